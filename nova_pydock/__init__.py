@@ -1,0 +1,1 @@
+"""nova-pydock: a Nova compute driver for Docker-compatible engines."""

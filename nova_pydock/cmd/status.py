@@ -1,0 +1,73 @@
+"""``pydock-status``: checks an operator runs before starting nova-compute.
+
+Each check prints one line, ``OK`` or ``FAIL`` with what to do; the exit
+code is the number of failed checks. Reads the same configuration files as
+nova-compute (``--config-file /etc/nova/nova.conf``).
+"""
+import importlib
+import sys
+
+from oslo_config import cfg
+
+from nova_pydock import conf as pydock_conf
+
+DRIVER_SETTING = 'pydock.PyDockDriver'
+
+
+def check_nova():
+    try:
+        importlib.import_module('nova.virt.driver')
+    except ImportError as exc:
+        return False, ("Nova is not importable here (%s): install nova>=34 "
+                       "in the Python environment of nova-compute" % exc)
+    try:
+        importlib.import_module('nova.virt.pydock')
+    except ImportError as exc:
+        return False, ("nova.virt.pydock cannot be imported (%s): reinstall "
+                       "nova-pydock into the environment that has nova" % exc)
+    return True, "Nova and the nova.virt.pydock shim import"
+
+
+def check_compute_driver(conf):
+    value = conf.compute_driver
+    if value == DRIVER_SETTING:
+        return True, "[DEFAULT] compute_driver = %s" % value
+    if value and value.lower().replace('_', '') in (
+            DRIVER_SETTING.lower(), 'nova.virt.pydock.pydockdriver',
+            'novapydock.driver.pydockdriver', 'pydock',
+            'pydock.driver.pydockdriver'):
+        return False, ("[DEFAULT] compute_driver = %s is misspelt: "
+                       "write exactly compute_driver = %s"
+                       % (value, DRIVER_SETTING))
+    return False, ("[DEFAULT] compute_driver is %r: set compute_driver = %s "
+                   "to run instances as containers" % (value, DRIVER_SETTING))
+
+
+def check_engine(conf):
+    # Imported here: it needs nova, whose absence check_nova reports.
+    from nova_pydock import engine  # noqa: PLC0415
+    try:
+        version = engine.EngineClient.from_conf(conf).version()
+    except engine.EngineUnavailable as exc:
+        return False, str(exc)
+    return True, ("engine at %s answers: %s, API %s"
+                  % (conf.pydock.engine_url, version['Version'],
+                     version['ApiVersion']))
+
+
+def main(argv=None):
+    conf = cfg.ConfigOpts()
+    pydock_conf.register_opts(conf)
+    conf.register_opt(cfg.StrOpt('compute_driver'))
+    conf(argv if argv is not None else sys.argv[1:], project='nova',
+         default_config_files=[])
+    failed = 0
+    for ok, line in (check_nova(), check_compute_driver(conf),
+                     check_engine(conf)):
+        print('%s  %s' % ('OK  ' if ok else 'FAIL', line))
+        failed += 0 if ok else 1
+    return failed
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Configuration options of the driver, all in the ``[pydock]`` group.
+
+``etc/nova-pydock.conf.sample`` is generated from :func:`list_opts`
+(``tox -e genconfig``); a unit test keeps the committed sample true.
+"""
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    'pydock',
+    title='nova-pydock compute driver',
+    help='Options of the nova-pydock compute driver, which runs every Nova '
+         'instance as a container on a Docker-compatible engine. Set '
+         '``[DEFAULT] compute_driver = pydock.PyDockDriver`` to use it.')
+
+ENGINE_OPTS = [
+    cfg.StrOpt(
+        'engine_url',
+        default='unix:///var/run/docker.sock',
+        help='URL of the Docker Engine API. A local unix socket '
+             '(``unix:///path``) is the supported transport; Podman\'s '
+             'Docker-compatible socket works too.'),
+    cfg.IntOpt(
+        'engine_timeout',
+        default=120, min=1,
+        help='Seconds to wait for one engine API call before giving up.'),
+    cfg.IntOpt(
+        'engine_retries',
+        default=3, min=0,
+        help='How many times an engine call is retried after a transient '
+             'error (connection refused or reset, engine busy). Calls that '
+             'change state are retried only where repeating them is safe.'),
+    cfg.FloatOpt(
+        'engine_retry_interval',
+        default=1.0, min=0,
+        help='Seconds between two tries of a failed engine call; doubled '
+             'after every try.'),
+    cfg.IntOpt(
+        'image_load_timeout',
+        default=1800, min=1,
+        help='Seconds a Glance image may take to stream into the engine. '
+             'Spawns that wait for the same image wait as long.'),
+]
+
+INSTANCE_OPTS = [
+    cfg.IntOpt(
+        'graceful_stop_timeout',
+        default=10, min=0,
+        help='Seconds a container gets to stop after SIGTERM before it is '
+             'killed, when Nova does not give a timeout itself (soft '
+             'reboot, stop without clean-shutdown timeout).'),
+    cfg.FloatOpt(
+        'startup_check_seconds',
+        default=1.0, min=0,
+        help='After starting a container, spawn watches it this long; a '
+             'process that exits in that time fails the spawn and its last '
+             'log lines go into the fault message.'),
+    cfg.IntOpt(
+        'console_log_max_bytes',
+        default=64 * 1024, min=1024,
+        help='Upper bound on what get_console_output returns: the most '
+             'recent bytes of the container\'s log.'),
+    cfg.IntOpt(
+        'pids_limit',
+        default=1024, min=16,
+        help='Default limit on the number of processes in one container. '
+             'A flavor may lower it with ``pydock:pids_limit``; raising it '
+             'beyond this value is refused.'),
+    cfg.ListOpt(
+        'allowed_cap_add',
+        default=[],
+        help='Linux capabilities (without ``CAP_``) that a flavor may add '
+             'back with the ``pydock:cap_add`` extra spec. Empty means a '
+             'flavor can never add a capability. Image properties can never '
+             'loosen the security profile.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(ENGINE_OPTS + INSTANCE_OPTS, group=GROUP)
+
+
+def list_opts():
+    """Options for oslo-config-generator (entry point ``nova_pydock``)."""
+    return [(GROUP, ENGINE_OPTS + INSTANCE_OPTS)]
+
+
+CONF = cfg.CONF
+register_opts(CONF)

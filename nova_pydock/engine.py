@@ -1,0 +1,298 @@
+"""The one module that talks to the container engine.
+
+Wraps the Docker SDK's low-level client: connection and timeouts from
+``[pydock]``, retries of transient failures where repeating a call is safe,
+and translation of engine errors into Nova exceptions by HTTP status code
+and exception type, never by message text. No other module imports the SDK.
+"""
+import functools
+import time
+
+import docker
+from docker import errors as docker_errors
+from nova import exception
+from oslo_log import log as logging
+import requests
+
+LOG = logging.getLogger(__name__)
+
+# Engine API errors a retry can cure: the engine was restarting or busy.
+_TRANSIENT_STATUS = frozenset([502, 503, 504])
+
+
+class EngineUnavailable(exception.HypervisorUnavailable):
+    msg_fmt = ("Container engine at %(url)s does not answer: %(reason)s. "
+               "Start it (tools/ensure-engine starts Debian's dockerd) or "
+               "set [pydock] engine_url.")
+
+
+class EngineError(exception.NovaException):
+    msg_fmt = "Container engine call %(call)s failed: %(reason)s"
+
+
+class ContainerNotFound(exception.NovaException):
+    msg_fmt = "Container %(name)s does not exist on the engine"
+
+
+class ContainerConflict(exception.NovaException):
+    """The container is in a state that does not allow the call (409)."""
+    msg_fmt = "Container %(name)s cannot %(call)s now: %(reason)s"
+
+
+class ImageNotInEngine(exception.NovaException):
+    msg_fmt = "Image %(ref)s is not in the engine"
+
+
+class ImageLoadFailed(exception.NovaException):
+    msg_fmt = "The engine refused the image archive: %(reason)s"
+
+
+def _explanation(exc):
+    explanation = getattr(exc, 'explanation', None)
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode('utf-8', 'replace')
+    return explanation or str(exc)
+
+
+def _is_transient(exc):
+    if isinstance(exc, (requests.exceptions.ConnectionError,
+                        requests.exceptions.Timeout)):
+        return True
+    return (isinstance(exc, docker_errors.APIError)
+            and exc.status_code in _TRANSIENT_STATUS)
+
+
+def _engine_call(retry, subject='container'):
+    """Decorate an EngineClient method: retries and error translation.
+
+    ``retry`` says whether the call may be repeated after a transient
+    failure. ``subject`` says what a 404 means: a missing container or a
+    missing image.
+    """
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            name = args[0] if args else self.url
+            tries = 1 + (self.retries if retry else 0)
+            interval = self.retry_interval
+            for attempt in range(1, tries + 1):
+                try:
+                    return method(self, *args, **kwargs)
+                except Exception as exc:
+                    if attempt < tries and _is_transient(exc):
+                        LOG.warning("Engine call %s(%s) failed (%s), try %d "
+                                    "of %d in %.1fs", method.__name__, name,
+                                    exc, attempt + 1, tries, interval)
+                        time.sleep(interval)
+                        interval *= 2
+                        continue
+                    raise self._translate(exc, method.__name__, name,
+                                          subject) from exc
+        return wrapper
+    return decorate
+
+
+class EngineClient:
+    """Typed access to the engine's API, raising only Nova exceptions."""
+
+    def __init__(self, url, timeout, retries=3, retry_interval=1.0,
+                 load_timeout=1800):
+        self.url = url
+        self.retries = retries
+        self.retry_interval = retry_interval
+        self._api = None
+        self._timeout = timeout
+        self._load_timeout = load_timeout
+
+    @classmethod
+    def from_conf(cls, conf):
+        opts = conf.pydock
+        return cls(opts.engine_url, opts.engine_timeout,
+                   retries=opts.engine_retries,
+                   retry_interval=opts.engine_retry_interval,
+                   load_timeout=opts.image_load_timeout)
+
+    # -- connection -------------------------------------------------------
+
+    @property
+    def api(self):
+        """The SDK client, connected on first use (API version negotiated)."""
+        if self._api is None:
+            try:
+                self._api = docker.APIClient(base_url=self.url,
+                                             version='auto',
+                                             timeout=self._timeout)
+            except docker_errors.DockerException as exc:
+                raise EngineUnavailable(url=self.url,
+                                        reason=_explanation(exc)) from exc
+        return self._api
+
+    def _translate(self, exc, call, name, subject):
+        if isinstance(exc, exception.NovaException):
+            return exc
+        if isinstance(exc, (requests.exceptions.ConnectionError,
+                            requests.exceptions.Timeout)):
+            return EngineUnavailable(url=self.url, reason=str(exc))
+        if isinstance(exc, docker_errors.NotFound):
+            if subject == 'image':
+                return ImageNotInEngine(ref=name)
+            return ContainerNotFound(name=name)
+        if isinstance(exc, docker_errors.APIError):
+            if exc.status_code == 409:
+                return ContainerConflict(name=name, call=call,
+                                         reason=_explanation(exc))
+            return EngineError(call=call, reason=_explanation(exc))
+        if isinstance(exc, docker_errors.DockerException):
+            return EngineError(call=call, reason=str(exc))
+        return exc
+
+    def version(self):
+        try:
+            return self.api.version()
+        except (requests.exceptions.RequestException,
+                docker_errors.DockerException) as exc:
+            raise EngineUnavailable(url=self.url, reason=str(exc)) from exc
+
+    @_engine_call(retry=True)
+    def info(self):
+        return self.api.info()
+
+    @_engine_call(retry=True)
+    def disk_usage(self):
+        return self.api.df()
+
+    # -- images -----------------------------------------------------------
+
+    @_engine_call(retry=True, subject='image')
+    def inspect_image(self, ref):
+        return self.api.inspect_image(ref)
+
+    def image_exists(self, ref):
+        try:
+            self.inspect_image(ref)
+        except ImageNotInEngine:
+            return False
+        return True
+
+    @_engine_call(retry=False, subject='image')
+    def load_image(self, label, chunks):
+        """Stream a ``docker save`` archive into the engine.
+
+        ``chunks`` is any iterable of bytes; it is sent as a chunked upload
+        so the archive is never held whole. Returns the IDs and tags the
+        engine reports as loaded. ``label`` only names the upload in logs.
+        """
+        api = docker.APIClient(base_url=self.url, version=self.api.api_version,
+                               timeout=self._load_timeout)
+        loaded = []
+        try:
+            for message in api.load_image(chunks):
+                if 'error' in message:
+                    raise ImageLoadFailed(reason=message['error'])
+                stream = message.get('stream', '').strip()
+                # The API reports each image as "Loaded image ID: <id>" or
+                # "Loaded image: <repo:tag>"; the reference follows ": ".
+                if stream.startswith('Loaded image'):
+                    loaded.append(stream.split(': ', 1)[1])
+        except docker_errors.APIError as exc:
+            if exc.status_code is not None and 400 <= exc.status_code < 500:
+                raise ImageLoadFailed(reason=_explanation(exc)) from exc
+            if exc.status_code == 500:
+                raise ImageLoadFailed(reason=_explanation(exc)) from exc
+            raise
+        finally:
+            api.close()
+        if not loaded:
+            raise ImageLoadFailed(reason='the archive holds no image (%s)'
+                                  % label)
+        return loaded
+
+    @_engine_call(retry=True, subject='image')
+    def tag_image(self, ref, repository, tag):
+        self.api.tag(ref, repository, tag, force=True)
+
+    @_engine_call(retry=True, subject='image')
+    def remove_image(self, ref):
+        self.api.remove_image(ref, noprune=False)
+
+    @_engine_call(retry=True, subject='image')
+    def list_images(self, reference):
+        return self.api.images(name=reference)
+
+    @_engine_call(retry=False, subject='image')
+    def save_image(self, ref, chunk_size=1024 * 1024):
+        """A ``docker save`` archive of ``ref``, as a generator of chunks."""
+        return self.api.get_image(ref, chunk_size=chunk_size)
+
+    # -- containers -------------------------------------------------------
+
+    @_engine_call(retry=False)
+    def create_container(self, name, image, command, hostname, labels,
+                         host_config, entrypoint=None, environment=None):
+        config = self.api.create_host_config(**host_config)
+        created = self.api.create_container(
+            image=image, command=command, hostname=hostname, labels=labels,
+            name=name, host_config=config, entrypoint=entrypoint,
+            environment=environment, network_disabled=False, detach=True,
+            tty=False, stdin_open=False)
+        return created['Id']
+
+    @_engine_call(retry=True)
+    def inspect_container(self, name):
+        return self.api.inspect_container(name)
+
+    @_engine_call(retry=True)
+    def list_containers(self, labels):
+        filters = {'label': ['%s=%s' % kv for kv in sorted(labels.items())]}
+        return self.api.containers(all=True, filters=filters)
+
+    @_engine_call(retry=True)
+    def start(self, name):
+        self.api.start(name)
+
+    @_engine_call(retry=True)
+    def stop(self, name, timeout):
+        # The engine sends SIGTERM, waits ``timeout`` seconds, then SIGKILL;
+        # the SDK lengthens the HTTP timeout by as much.
+        self.api.stop(name, timeout=timeout)
+
+    @_engine_call(retry=True)
+    def kill(self, name, signal='SIGKILL'):
+        self.api.kill(name, signal=signal)
+
+    @_engine_call(retry=False)
+    def pause(self, name):
+        self.api.pause(name)
+
+    @_engine_call(retry=False)
+    def unpause(self, name):
+        self.api.unpause(name)
+
+    @_engine_call(retry=True)
+    def remove_container(self, name):
+        self.api.remove_container(name, force=True, v=True)
+
+    @_engine_call(retry=True)
+    def logs(self, name, tail_lines):
+        return self.api.logs(name, stdout=True, stderr=True,
+                             tail=tail_lines, timestamps=False)
+
+    @_engine_call(retry=True)
+    def stats(self, name):
+        return self.api.stats(name, stream=False)
+
+    @_engine_call(retry=False)
+    def commit(self, name, repository, tag):
+        return self.api.commit(name, repository=repository, tag=tag)['Id']
+
+    @_engine_call(retry=True)
+    def wait_stopped(self, name, timeout):
+        """Wait up to ``timeout`` seconds for the container to exit."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.api.inspect_container(name)['State']
+            if not state.get('Running'):
+                return state
+            if time.monotonic() >= deadline:
+                return state
+            time.sleep(0.1)

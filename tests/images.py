@@ -1,0 +1,101 @@
+"""Small real container images, built locally without any registry.
+
+A busybox root file system comes from Debian's ``busybox-static`` and
+enters the engine through ``docker import``; a second layer is added with
+``docker commit``; ``docker save`` turns either into the archive that
+Glance stores. Driver tests and store tests share these helpers.
+"""
+import io
+import json
+import subprocess
+import tarfile
+
+import docker
+
+BUSYBOX = '/bin/busybox'
+BASE_REPOSITORY = 'pydock-test/busybox'
+
+
+def _add(tar, name, data=b'', mode=0o644, kind=tarfile.REGTYPE,
+         linkname=''):
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.mode = mode
+    info.mtime = 0
+    info.linkname = linkname
+    info.size = len(data) if kind == tarfile.REGTYPE else 0
+    tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+
+
+def busybox_rootfs_tar():
+    """A tar (bytes) of a minimal root file system around busybox."""
+    applets = subprocess.run([BUSYBOX, '--list'], check=True,
+                             capture_output=True, text=True).stdout.split()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w', format=tarfile.GNU_FORMAT) as tar:
+        for directory in ('bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root',
+                          'run', 'var'):
+            _add(tar, directory, kind=tarfile.DIRTYPE,
+                 mode=0o1777 if directory == 'tmp' else 0o755)
+        with open(BUSYBOX, 'rb') as f:
+            _add(tar, 'bin/busybox', f.read(), mode=0o755)
+        for applet in applets:
+            if applet != 'busybox':
+                _add(tar, 'bin/' + applet, kind=tarfile.SYMTYPE,
+                     linkname='busybox')
+        _add(tar, 'etc/passwd', b'root:x:0:0:root:/root:/bin/sh\n'
+             b'nobody:x:65534:65534:nobody:/:/bin/false\n')
+        _add(tar, 'etc/group', b'root:x:0:\nnogroup:x:65534:\n')
+    return buf.getvalue()
+
+
+def import_busybox(api, tag='latest', command='sleep 3600'):
+    """``docker import`` the busybox rootfs; returns the image reference.
+
+    ``command`` becomes the image's CMD; pass None for an image with no
+    command at all.
+    """
+    ref = '%s:%s' % (BASE_REPOSITORY, tag)
+    changes = ['CMD %s' % json.dumps(command.split())] if command else []
+    api.import_image_from_data(busybox_rootfs_tar(),
+                               repository=BASE_REPOSITORY,
+                               tag=tag, changes=changes)
+    return ref
+
+
+def add_layer(api, base_ref, ref, path='/layer2.txt', content='second layer'):
+    """Commit a container of ``base_ref`` with one file written: 2 layers."""
+    repository, tag = ref.rsplit(':', 1)
+    container = api.create_container(
+        base_ref, command=['sh', '-c', 'echo %s > %s' % (content, path)],
+        network_disabled=True)
+    try:
+        api.start(container)
+        api.wait(container, timeout=60)
+        api.commit(container, repository=repository, tag=tag)
+    finally:
+        api.remove_container(container, force=True)
+    return ref
+
+
+def save_archive(api, ref, path):
+    """Write the ``docker save`` archive of ``ref`` to ``path``."""
+    with open(path, 'wb') as out:
+        for chunk in api.get_image(ref):
+            out.write(chunk)
+    return path
+
+
+def archive_layers(path):
+    """Names of the layer members of a ``docker save`` archive."""
+    with tarfile.open(path) as tar:
+        return sorted(m.name for m in tar.getmembers()
+                      if m.name.endswith('/layer.tar')
+                      or (m.name.startswith('blobs/') and m.size > 4096))
+
+
+def remove_if_present(api, ref):
+    try:
+        api.remove_image(ref, force=True)
+    except docker.errors.NotFound:
+        pass

@@ -1,0 +1,76 @@
+"""Nova loads the driver through its own loader, as an operator sets it."""
+import io
+from unittest import mock
+
+import fixtures
+from nova.virt import driver as nova_driver
+import testtools
+
+from nova_pydock import driver as pydock_driver
+from nova_pydock.cmd import status
+
+
+class TestNovaLoadsDriver(testtools.TestCase):
+
+    def test_load_compute_driver_finds_shim(self):
+        loaded = nova_driver.load_compute_driver(mock.sentinel.virtapi,
+                                                 'pydock.PyDockDriver')
+        self.assertIsInstance(loaded, pydock_driver.PyDockDriver)
+        self.assertIs(mock.sentinel.virtapi, loaded.virtapi)
+
+    def test_wrong_spelling_is_refused_by_nova(self):
+        with mock.patch.object(nova_driver.LOG, 'exception'):
+            self.assertRaises(SystemExit, nova_driver.load_compute_driver,
+                              mock.sentinel.virtapi, 'pydock.PydockDriver')
+
+
+class TestStatusCommand(testtools.TestCase):
+
+    def _conf(self, value):
+        return mock.Mock(compute_driver=value)
+
+    def test_right_setting(self):
+        ok, line = status.check_compute_driver(self._conf(
+            'pydock.PyDockDriver'))
+        self.assertTrue(ok)
+
+    def test_misspelt_setting_says_what_to_write(self):
+        for value in ('pydock.PydockDriver', 'nova.virt.pydock.PyDockDriver',
+                      'nova_pydock.driver.PyDockDriver'):
+            ok, line = status.check_compute_driver(self._conf(value))
+            self.assertFalse(ok)
+            self.assertIn('misspelt', line)
+            self.assertIn('compute_driver = pydock.PyDockDriver', line)
+
+    def test_other_driver(self):
+        ok, line = status.check_compute_driver(self._conf('libvirt.'
+                                                          'LibvirtDriver'))
+        self.assertFalse(ok)
+        self.assertIn('set compute_driver = pydock.PyDockDriver', line)
+
+    def test_missing_nova_is_one_clear_line(self):
+        real_import = status.importlib.import_module
+
+        def no_nova(name):
+            if name.startswith('nova.'):
+                raise ImportError('No module named %r' % name)
+            return real_import(name)
+
+        with mock.patch.object(status.importlib, 'import_module', no_nova):
+            ok, line = status.check_nova()
+        self.assertFalse(ok)
+        self.assertIn('install nova>=34', line)
+
+    def test_missing_engine_names_socket_and_fix(self):
+        conf_file = self.useFixture(fixtures.TempDir()).join('nova.conf')
+        with open(conf_file, 'w') as f:
+            f.write('[DEFAULT]\ncompute_driver = pydock.PyDockDriver\n'
+                    '[pydock]\nengine_url = unix:///nonexistent/docker.sock\n')
+        out = io.StringIO()
+        with mock.patch('sys.stdout', out):
+            failed = status.main(['--config-file', conf_file])
+        text = out.getvalue()
+        self.assertEqual(1, failed)
+        self.assertIn('FAIL  Container engine at unix:///nonexistent/'
+                      'docker.sock does not answer', text)
+        self.assertIn('tools/ensure-engine', text)
