@@ -1,22 +1,347 @@
 """PyDockDriver: maps Nova's compute driver calls onto a container engine.
 
 Every Nova instance is one container. This module only translates Nova's
-calls; the engine client, the network plumbing and the flavor mapping live
-in modules of their own.
+calls; the engine client (:mod:`nova_pydock.engine`), images
+(:mod:`nova_pydock.images`), host resources (:mod:`nova_pydock.host`),
+the flavor mapping (:mod:`nova_pydock.flavor`) and the network plumbing
+(:mod:`nova_pydock.network`) each live in a module of their own.
 """
-from nova.virt import driver
-from oslo_log import log as logging
+import shlex
+import time
 
+from nova import exception
+from nova import objects
+from nova.compute import task_states
+from nova.virt import driver
+from nova.virt import hardware
+from oslo_log import log as logging
+from oslo_utils import excutils
+
+from nova_pydock import blockdev
 from nova_pydock import conf as pydock_conf
+from nova_pydock import container
+from nova_pydock import diagnostics
+from nova_pydock import engine as engine_client
+from nova_pydock import flavor as flavor_mapping
+from nova_pydock import host as host_info
+from nova_pydock import images
 
 LOG = logging.getLogger(__name__)
 CONF = pydock_conf.CONF
+
+# How many log lines of a container that died at start go into the fault.
+FAULT_LOG_LINES = 20
 
 
 class PyDockDriver(driver.ComputeDriver):
     """Nova compute driver for Docker-compatible container engines."""
 
-    capabilities = dict(driver.ComputeDriver.capabilities)
+    capabilities = dict(
+        driver.ComputeDriver.capabilities,
+        has_imagecache=True,
+        supports_image_type_raw=True,
+    )
 
     def __init__(self, virtapi, read_only=False):
         super().__init__(virtapi)
+        self._engine = engine_client.EngineClient.from_conf(CONF)
+        self._images = images.ImageCache(self._engine)
+        self._host = host_info.Host(self._engine)
+        self._blkio_devices = []
+
+    # -- host ---------------------------------------------------------------
+
+    def init_host(self, host):
+        """Check the engine answers; remove containers of broken spawns."""
+        version = self._engine.version()
+        LOG.info('Container engine at %(url)s: version %(v)s, API %(api)s',
+                 {'url': self._engine.url, 'v': version.get('Version'),
+                  'api': version.get('ApiVersion')})
+        self._blkio_devices = blockdev.throttle_devices(
+            CONF.pydock.blkio_devices, self._host.data_root())
+        LOG.info('quota:disk_* throttles apply to %s',
+                 ', '.join(self._blkio_devices) or 'no device (refused)')
+        states = {}
+        for found in self._own_containers():
+            name = found['Names'][0].lstrip('/')
+            if name.endswith(container.SPAWNING_SUFFIX):
+                LOG.warning('Removing container %s left by an interrupted '
+                            'spawn', name)
+                self._engine.remove_container(found['Id'])
+                continue
+            states[found['State']] = states.get(found['State'], 0) + 1
+        LOG.info('Containers of host %(host)s on the engine: %(states)s',
+                 {'host': CONF.host, 'states': states or 'none'})
+
+    def _own_containers(self):
+        return self._engine.list_containers(container.host_filter(CONF.host))
+
+    def get_available_nodes(self, refresh=False):
+        return [CONF.host]
+
+    def get_available_resource(self, nodename):
+        return self._host.resources(nodename)
+
+    def update_provider_tree(self, provider_tree, nodename, allocations=None):
+        ratios = self._get_allocation_ratios(
+            provider_tree.data(nodename).inventory)
+        provider_tree.update_inventory(nodename,
+                                       self._host.inventory(ratios))
+
+    def get_host_uptime(self):
+        return self._host.uptime()
+
+    # -- instances ----------------------------------------------------------
+
+    def list_instances(self):
+        return [c['Labels'][container.LABEL_NAME]
+                for c in self._own_containers()
+                if not self._is_provisional(c)]
+
+    def list_instance_uuids(self):
+        return [c['Labels'][container.LABEL_INSTANCE]
+                for c in self._own_containers()
+                if not self._is_provisional(c)]
+
+    @staticmethod
+    def _is_provisional(found):
+        return found['Names'][0].endswith(container.SPAWNING_SUFFIX)
+
+    def instance_exists(self, instance):
+        try:
+            self._inspect(instance)
+        except exception.InstanceNotFound:
+            return False
+        return True
+
+    def _inspect(self, instance):
+        try:
+            return self._engine.inspect_container(
+                container.name_for(instance))
+        except engine_client.ContainerNotFound as exc:
+            raise exception.InstanceNotFound(
+                instance_id=instance.uuid) from exc
+
+    def get_info(self, instance, use_cache=True):
+        state = self._inspect(instance)['State']
+        return hardware.InstanceInfo(
+            state=container.power_state_of(state, instance))
+
+    # -- spawn and destroy --------------------------------------------------
+
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        if block_device_info and block_device_info.get('block_device_mapping'):
+            raise NotImplementedError('nova-pydock does not attach volumes')
+        image_ref, _ = self._images.ensure(context, image_meta)
+        name = container.spawning_name_for(instance)
+        self._create(instance, image_meta, image_ref, name)
+        try:
+            self._engine.rename(name, container.name_for(instance))
+            if power_on:
+                self._start(instance, network_info, first_boot=True)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                LOG.error('Spawn failed; removing the container',
+                          instance=instance)
+                self._remove(instance, network_info)
+        LOG.info('Container %s created%s', container.name_for(instance),
+                 ' and running' if power_on else ' (not started)',
+                 instance=instance)
+
+    def _create(self, instance, image_meta, image_ref, name):
+        details = self._engine.inspect_image(image_ref)
+        config = details.get('Config') or {}
+        command = None
+        properties = image_meta.properties
+        if properties.obj_attr_is_set('os_command_line'):
+            command = shlex.split(properties.os_command_line)
+        if not (command or config.get('Cmd') or config.get('Entrypoint')):
+            raise exception.ImageUnacceptable(
+                image_id=image_meta.id,
+                reason='the image has no command: give it CMD or '
+                       'ENTRYPOINT, or set the image property '
+                       'os_command_line')
+        host_config = flavor_mapping.host_config_for(
+            instance.flavor, CONF.pydock, self._blkio_devices)
+        try:
+            return self._engine.create_container(
+                name, image_ref, command=command,
+                hostname=instance.hostname or instance.uuid,
+                labels=container.labels_for(instance, CONF.host),
+                host_config=host_config)
+        except engine_client.ContainerConflict as exc:
+            raise exception.InstanceExists(name=name) from exc
+        except engine_client.EngineError as exc:
+            raise exception.InstanceDeployFailure(
+                reason='the engine refused the container: %s'
+                % exc.kwargs['reason']) from exc
+
+    def _start(self, instance, network_info, first_boot=False):
+        """Start the container, plumb its network, check it stays up."""
+        name = container.name_for(instance)
+        self._engine.start(name)
+        self._watch_startup(instance)
+
+    def _watch_startup(self, instance):
+        """Fail when the container's process exits right after start."""
+        name = container.name_for(instance)
+        deadline = time.monotonic() + CONF.pydock.startup_check_seconds
+        while True:
+            state = self._engine.inspect_container(name)['State']
+            if not state.get('Running'):
+                logs = self._engine.logs(name, FAULT_LOG_LINES)
+                raise exception.InstanceDeployFailure(
+                    reason='the container exited at start with code %s; '
+                           'its last output: %s'
+                           % (state.get('ExitCode'),
+                              logs.decode('utf-8', 'replace').strip()
+                              or '(none)'))
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.2)
+
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        self._remove(instance, network_info)
+
+    def _remove(self, instance, network_info):
+        for name in (container.name_for(instance),
+                     container.spawning_name_for(instance)):
+            try:
+                self._engine.remove_container(name)
+                LOG.info('Container %s removed', name, instance=instance)
+            except engine_client.ContainerNotFound:
+                pass
+        self.cleanup(None, instance, network_info)
+
+    def cleanup(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, migrate_data=None, destroy_vifs=True,
+                destroy_secrets=True):
+        """Nothing outlives the container yet but its network plumbing."""
+
+    # -- power --------------------------------------------------------------
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        """SIGTERM, up to ``timeout`` seconds of grace, then SIGKILL."""
+        self._inspect(instance)
+        self._engine.stop(container.name_for(instance), timeout=timeout)
+
+    def power_on(self, context, instance, network_info,
+                 block_device_info=None, accel_info=None, share_info=None):
+        state = self._inspect(instance)['State']
+        if state.get('Running'):
+            return
+        self._start(instance, network_info)
+
+    def reboot(self, context, instance, network_info, reboot_type,
+               block_device_info=None, bad_volumes_callback=None,
+               accel_info=None, share_info=None):
+        """SOFT: graceful stop, then start. HARD: kill, then start."""
+        name = container.name_for(instance)
+        state = self._inspect(instance)['State']
+        if state.get('Paused'):
+            self._engine.unpause(name)
+        if state.get('Running'):
+            if reboot_type == 'SOFT':
+                self._engine.stop(name,
+                                  timeout=CONF.pydock.graceful_stop_timeout)
+            else:
+                self._engine.kill(name)
+                self._engine.wait_stopped(name, CONF.pydock.engine_timeout)
+        self._start(instance, network_info)
+
+    def pause(self, instance):
+        self._freeze(instance)
+
+    def unpause(self, instance):
+        self._thaw(instance)
+
+    def suspend(self, context, instance):
+        """Containers have no memory image to save: suspend freezes them."""
+        self._freeze(instance)
+
+    def resume(self, context, instance, network_info, block_device_info=None,
+               share_info=None):
+        self._thaw(instance)
+
+    def _freeze(self, instance):
+        state = self._inspect(instance)['State']
+        if not state.get('Running') or state.get('Paused'):
+            raise exception.InstanceNotRunning(instance_id=instance.uuid)
+        self._engine.pause(container.name_for(instance))
+
+    def _thaw(self, instance):
+        state = self._inspect(instance)['State']
+        if state.get('Paused'):
+            self._engine.unpause(container.name_for(instance))
+
+    def resume_state_on_host_boot(self, context, instance, network_info,
+                                  share_info, block_device_info=None):
+        """After a host or engine restart: run it again if it stopped."""
+        state = self._inspect(instance)['State']
+        if state.get('Paused'):
+            self._engine.unpause(container.name_for(instance))
+        elif not state.get('Running'):
+            self._start(instance, network_info)
+
+    # -- console, diagnostics -----------------------------------------------
+
+    def get_console_output(self, context, instance):
+        self._inspect(instance)
+        limit = CONF.pydock.console_log_max_bytes
+        # Lines are at least one byte: this many lines always cover limit.
+        output = self._engine.logs(container.name_for(instance), limit)
+        return output[-limit:]
+
+    def get_diagnostics(self, instance):
+        details = self._inspect(instance)
+        stats = (self._engine.stats(container.name_for(instance))
+                 if details['State'].get('Running') else {})
+        return diagnostics.from_engine(details, stats)
+
+    def get_instance_diagnostics(self, instance):
+        raise NotImplementedError(
+            "Nova's versioned diagnostics (microversion 2.48+) only accept "
+            "VM hypervisor drivers; use microversion 2.47 or older, served "
+            "by get_diagnostics")
+
+    # -- images -------------------------------------------------------------
+
+    def snapshot(self, context, instance, image_id, update_task_state):
+        """Commit the container and stream ``docker save`` into Glance."""
+        try:
+            name = self._inspect(instance)['Name'].lstrip('/')
+        except exception.InstanceNotFound as exc:
+            raise exception.InstanceNotRunning(
+                instance_id=instance.uuid) from exc
+        update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
+        ref = images.reference(image_id)
+        self._engine.commit(name, images.REPOSITORY, image_id)
+        try:
+            update_task_state(task_state=task_states.IMAGE_UPLOADING,
+                              expected_state=task_states.IMAGE_PENDING_UPLOAD)
+            LOG.info('Uploading snapshot %s to Glance', image_id,
+                     instance=instance)
+            self._images.upload_snapshot(context, image_id, ref, {})
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._engine.remove_image(ref)
+        LOG.info('Snapshot %s uploaded', image_id, instance=instance)
+
+    def cache_image(self, context, image_id):
+        meta = objects.ImageMeta.from_image_ref(context,
+                                                self._images.image_api,
+                                                image_id)
+        return self._images.ensure(context, meta)[1]
+
+    def manage_image_cache(self, context, all_instances):
+        in_use = {inst.image_ref for inst in all_instances
+                  if inst.host == CONF.host}
+        for found in self._own_containers():
+            image = found.get('Image', '')
+            if image.startswith(images.REPOSITORY + ':'):
+                in_use.add(image.split(':', 1)[1])
+        min_age = CONF.image_cache.remove_unused_original_minimum_age_seconds
+        self._images.prune(in_use, min_age)

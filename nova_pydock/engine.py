@@ -237,6 +237,10 @@ class EngineClient:
             tty=False, stdin_open=False)
         return created['Id']
 
+    @_engine_call(retry=False)
+    def rename(self, name, new_name):
+        self.api.rename(name, new_name)
+
     @_engine_call(retry=True)
     def inspect_container(self, name):
         return self.api.inspect_container(name)

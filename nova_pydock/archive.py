@@ -1,0 +1,182 @@
+"""Stream filter for ``docker save`` archives on their way into the engine.
+
+Glance images are addressed by ID, never by the names inside an archive. A
+user's archive could otherwise carry tags (``manifest.json`` RepoTags and
+the legacy ``repositories`` file) that re-point an image already in the
+engine. The filter passes the outer tar through chunk by chunk, drops those
+names, and refuses members whose paths could escape the engine's extraction
+directory. Nothing is buffered but one small metadata member.
+"""
+import json
+import posixpath
+import tarfile
+
+from nova import exception
+
+BLOCK = tarfile.BLOCKSIZE
+# Members we rewrite are small JSON files; anything larger is not metadata.
+MAX_METADATA_BYTES = 1024 * 1024
+_STRIPPED = 'repositories'
+_MANIFEST = 'manifest.json'
+# Header types whose data describes the next member (pax, GNU long names).
+_EXTENDED_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME,
+                   tarfile.GNUTYPE_LONGLINK)
+
+
+class ArchiveRefused(exception.ImageUnacceptable):
+    """The archive is not a ``docker save`` archive the engine may load."""
+
+
+def _padded(size):
+    return (size + BLOCK - 1) // BLOCK * BLOCK
+
+
+class _Reader:
+    """Exact-size reads from an iterator of byte chunks."""
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._buffer = bytearray()
+        self.consumed = 0
+
+    def read(self, size):
+        while len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        self.consumed += len(data)
+        return data
+
+    def pieces(self, size, piece=1024 * 1024):
+        """Yield ``size`` bytes in pieces without holding them all.
+
+        Returns how many bytes were missing when the stream ended first.
+        """
+        while size > 0:
+            data = self.read(min(piece, size))
+            if not data:
+                return size
+            size -= len(data)
+            yield data
+        return 0
+
+    def rest(self, piece=1024 * 1024):
+        while data := self.read(piece):
+            yield data
+
+
+def _check_name(image_id, name):
+    normalized = posixpath.normpath(name)
+    if (name.startswith('/') or normalized == '..'
+            or normalized.startswith('../')):
+        raise ArchiveRefused(image_id=image_id,
+                             reason='archive member %r points outside the '
+                                    'archive' % name)
+
+
+def _strip_tags(image_id, data):
+    try:
+        manifest = json.loads(data)
+        for entry in manifest:
+            entry['RepoTags'] = None
+    except (ValueError, TypeError) as exc:
+        raise ArchiveRefused(image_id=image_id,
+                             reason='manifest.json is not a docker save '
+                                    'manifest: %s' % exc) from exc
+    return json.dumps(manifest).encode()
+
+
+def _member(name, data, template):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = template.mode
+    info.mtime = template.mtime
+    header = info.tobuf(format=tarfile.GNU_FORMAT)
+    return header + data + b'\0' * (_padded(len(data)) - len(data))
+
+
+def untagged(image_id, chunks):
+    """Yield the archive from ``chunks`` without its image names.
+
+    Raises ArchiveRefused when the data is not a tar archive, ends early,
+    or has a member whose path leaves the archive.
+    """
+    reader = _Reader(chunks)
+    long_name = None
+    seen_member = False
+    while True:
+        header = reader.read(BLOCK)
+        if len(header) < BLOCK:
+            raise ArchiveRefused(image_id=image_id,
+                                 reason='the archive ends early (after %d '
+                                        'bytes); upload it again'
+                                        % reader.consumed)
+        if header == b'\0' * BLOCK:
+            if not seen_member:
+                raise ArchiveRefused(image_id=image_id,
+                                     reason='the archive is empty')
+            yield header
+            yield from reader.rest()
+            return
+        try:
+            info = tarfile.TarInfo.frombuf(header, 'utf-8', 'surrogateescape')
+        except tarfile.HeaderError as exc:
+            raise ArchiveRefused(
+                image_id=image_id,
+                reason='not a docker save archive (a tar file): %s' % exc
+            ) from exc
+        seen_member = True
+        size = info.size if info.type not in (tarfile.LNKTYPE,
+                                              tarfile.SYMTYPE) else 0
+        if info.type in _EXTENDED_TYPES:
+            data = _read_exact(reader, image_id, _padded(size))
+            long_name = _long_name(info, data[:size]) or long_name
+            yield header + data
+            continue
+        name = long_name or info.name
+        long_name = None
+        _check_name(image_id, name)
+        if info.type in (tarfile.LNKTYPE, tarfile.SYMTYPE):
+            _check_name(image_id, posixpath.join(posixpath.dirname(name),
+                                                 info.linkname))
+        base = name.rstrip('/')
+        if base in (_MANIFEST, _STRIPPED) and size <= MAX_METADATA_BYTES:
+            data = reader.read(_padded(size))[:size]
+            if base == _MANIFEST:
+                yield _member(base, _strip_tags(image_id, data), info)
+            continue
+        yield header
+        if (yield from reader.pieces(_padded(size))):
+            raise ArchiveRefused(image_id=image_id,
+                                 reason='the archive ends early, inside '
+                                        'member %r; upload it again' % name)
+
+
+def _read_exact(reader, image_id, size):
+    data = reader.read(size)
+    if len(data) < size:
+        raise ArchiveRefused(image_id=image_id,
+                             reason='the archive ends early')
+    return data
+
+
+def _long_name(info, data):
+    """The name an extended header gives the member that follows."""
+    if info.type == tarfile.GNUTYPE_LONGNAME:
+        return data.rstrip(b'\0').decode('utf-8', 'surrogateescape')
+    if info.type == tarfile.XHDTYPE:
+        return _pax_path(data)
+    return None
+
+
+def _pax_path(records):
+    """The ``path`` record of a pax extended header, if any."""
+    for record in records.split(b'\n'):
+        _, _, keyvalue = record.partition(b' ')
+        key, _, value = keyvalue.partition(b'=')
+        if key == b'path':
+            return value.decode('utf-8', 'surrogateescape')
+    return None

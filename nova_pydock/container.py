@@ -1,0 +1,69 @@
+"""What a Nova instance's container is called, labelled and reported as.
+
+Pure functions: names, labels and the mapping of engine states onto
+Nova's power states. Several nova-compute services may share one engine,
+so every container carries the host that owns it.
+"""
+from nova.compute import power_state
+from nova.compute import task_states
+from nova.compute import vm_states
+
+LABEL_INSTANCE = 'org.openstack.nova.instance-uuid'
+LABEL_NAME = 'org.openstack.nova.instance-name'
+LABEL_PROJECT = 'org.openstack.nova.project-id'
+LABEL_HOST = 'org.openstack.nova.compute-host'
+
+# Spawn creates the container under a provisional name and renames it once
+# the instance is complete, so init_host can tell half-made containers
+# (left by a crash in the middle of spawn) from real ones.
+SPAWNING_SUFFIX = '-spawning'
+
+# Engine state (``State.Status`` in ``docker inspect``) -> Nova power state.
+_POWER_STATES = {
+    'created': power_state.SHUTDOWN,
+    'running': power_state.RUNNING,
+    'paused': power_state.PAUSED,
+    'restarting': power_state.RUNNING,
+    'removing': power_state.NOSTATE,
+    'exited': power_state.SHUTDOWN,
+    'dead': power_state.CRASHED,
+}
+
+
+def name_for(instance):
+    """Engine name of the instance's container."""
+    return 'nova-%s' % instance.uuid
+
+
+def spawning_name_for(instance):
+    return name_for(instance) + SPAWNING_SUFFIX
+
+
+def labels_for(instance, host):
+    return {
+        LABEL_INSTANCE: instance.uuid,
+        LABEL_NAME: instance.name,
+        LABEL_PROJECT: instance.project_id or '',
+        LABEL_HOST: host,
+    }
+
+
+def host_filter(host):
+    """Label filter that selects the containers of one compute host."""
+    return {LABEL_HOST: host}
+
+
+def power_state_of(engine_state, instance=None):
+    """Nova power state for an engine ``State`` dict.
+
+    Suspend is implemented as a cgroup freeze, like pause (containers have
+    no memory image to save); a frozen container of an instance that Nova
+    is suspending or has suspended reports SUSPENDED.
+    """
+    status = engine_state.get('Status', 'dead')
+    state = _POWER_STATES.get(status, power_state.NOSTATE)
+    if state == power_state.PAUSED and instance is not None and (
+            instance.vm_state == vm_states.SUSPENDED
+            or instance.task_state == task_states.SUSPENDING):
+        return power_state.SUSPENDED
+    return state

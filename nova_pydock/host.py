@@ -1,0 +1,125 @@
+"""What this compute host offers: CPUs, memory, disk of the engine's store.
+
+Read from the kernel (``/proc``) and the engine (its data root), reported
+to Nova as resources and to Placement as inventory with Nova's reserved
+values and allocation ratios.
+"""
+import os
+import platform
+import time
+
+from nova.compute import utils as compute_utils
+import nova.conf
+from nova.objects import fields
+import os_resource_classes as orc
+from oslo_serialization import jsonutils
+
+CONF = nova.conf.CONF
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+def _meminfo():
+    values = {}
+    with open('/proc/meminfo') as f:
+        for line in f:
+            key, _, rest = line.partition(':')
+            values[key] = int(rest.split()[0]) * 1024
+    return values
+
+
+def _version_number(version):
+    """Engine version string (``20.10.24+dfsg1``) as Nova's integer."""
+    parts = []
+    for piece in version.split('.')[:3]:
+        digits = ''.join(c for c in piece if c.isdigit()) or '0'
+        parts.append(int(digits[:3]))
+    while len(parts) < 3:
+        parts.append(0)
+    return parts[0] * 1000000 + parts[1] * 1000 + parts[2]
+
+
+class Host:
+    """Resources of the host running the engine."""
+
+    def __init__(self, engine):
+        self._engine = engine
+
+    def data_root(self):
+        return self._engine.info().get('DockerRootDir', '/var/lib/docker')
+
+    def disk_gb(self):
+        """(total, free) GiB of the file system holding the engine's data."""
+        stat = os.statvfs(self.data_root())
+        return (stat.f_blocks * stat.f_frsize // GiB,
+                stat.f_bavail * stat.f_frsize // GiB)
+
+    @staticmethod
+    def vcpus():
+        return len(os.sched_getaffinity(0))
+
+    @staticmethod
+    def memory_mb():
+        """(total, available) MiB of host memory."""
+        info = _meminfo()
+        return (info['MemTotal'] // MiB,
+                info.get('MemAvailable', info['MemFree']) // MiB)
+
+    @staticmethod
+    def uptime():
+        """The host's uptime line, as ``uptime`` prints it."""
+        with open('/proc/uptime') as f:
+            seconds = float(f.read().split()[0])
+        load = os.getloadavg()
+        return ('%s up %d days, %d:%02d, load average: %.2f, %.2f, %.2f'
+                % (time.strftime('%H:%M:%S'), seconds // 86400,
+                   seconds % 86400 // 3600, seconds % 3600 // 60, *load))
+
+    def resources(self, nodename):
+        """The dict Nova's resource tracker expects.
+
+        Usage by instances is what the resource tracker computes from their
+        flavors; what is reported used here is the host's own use.
+        """
+        version = self._engine.version()
+        total_mb, free_mb = self.memory_mb()
+        total_gb, free_gb = self.disk_gb()
+        return {
+            'vcpus': self.vcpus(),
+            'memory_mb': total_mb,
+            'local_gb': total_gb,
+            'vcpus_used': 0,
+            'memory_mb_used': total_mb - free_mb,
+            'local_gb_used': total_gb - free_gb,
+            'hypervisor_type': fields.HVType.DOCKER,
+            'hypervisor_version': _version_number(version['Version']),
+            'hypervisor_hostname': nodename,
+            'cpu_info': jsonutils.dumps({
+                'arch': fields.Architecture.canonicalize(platform.machine()),
+                'engine_api': version.get('ApiVersion'),
+            }),
+            'disk_available_least': free_gb,
+            'numa_topology': None,
+            'supported_instances': [(
+                fields.Architecture.canonicalize(platform.machine()),
+                fields.HVType.DOCKER, fields.VMMode.EXE)],
+        }
+
+    def inventory(self, ratios):
+        """Placement inventory of VCPU, MEMORY_MB and DISK_GB."""
+        vcpus = self.vcpus()
+        memory_mb, _ = self.memory_mb()
+        disk_gb, _ = self.disk_gb()
+        reserved_disk_gb = compute_utils.convert_mb_to_ceil_gb(
+            CONF.reserved_host_disk_mb)
+
+        def entry(total, reserved, rc):
+            return {'total': total, 'min_unit': 1, 'max_unit': total,
+                    'step_size': 1, 'allocation_ratio': ratios[rc],
+                    'reserved': reserved}
+        return {
+            orc.VCPU: entry(vcpus, CONF.reserved_host_cpus, orc.VCPU),
+            orc.MEMORY_MB: entry(memory_mb, CONF.reserved_host_memory_mb,
+                                 orc.MEMORY_MB),
+            orc.DISK_GB: entry(disk_gb, reserved_disk_gb, orc.DISK_GB),
+        }
