@@ -72,6 +72,16 @@ INSTANCE_OPTS = [
              'back with the ``pydock:cap_add`` extra spec. Empty means a '
              'flavor can never add a capability. Image properties can never '
              'loosen the security profile.'),
+    cfg.ListOpt(
+        'blkio_devices',
+        default=[],
+        help='Block devices (paths such as ``/dev/vda``) that the disk '
+             'throttles of a flavor (``quota:disk_read_bytes_sec``, '
+             '``quota:disk_write_iops_sec``, ...) apply to. Empty means the '
+             'disk that holds the engine\'s data root, found when the '
+             'service starts. If no device is known, a flavor with disk '
+             'throttles fails to build on this host rather than run '
+             'unthrottled.'),
 ]
 
 
