@@ -6,6 +6,7 @@ values and allocation ratios.
 """
 import os
 import platform
+import re
 import time
 
 from nova.compute import utils as compute_utils
@@ -30,12 +31,9 @@ def _meminfo():
 
 def _version_number(version):
     """Engine version string (``20.10.24+dfsg1``) as Nova's integer."""
-    parts = []
-    for piece in version.split('.')[:3]:
-        digits = ''.join(c for c in piece if c.isdigit()) or '0'
-        parts.append(int(digits[:3]))
-    while len(parts) < 3:
-        parts.append(0)
+    parts = [int(re.match(r'\d*', piece).group() or 0)
+             for piece in version.split('.')[:3]]
+    parts += [0] * (3 - len(parts))
     return parts[0] * 1000000 + parts[1] * 1000 + parts[2]
 
 

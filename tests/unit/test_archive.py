@@ -1,0 +1,76 @@
+"""The stream filter that strips names from docker save archives."""
+import io
+import json
+import tarfile
+
+import testtools
+
+from nova_pydock import archive
+
+
+def _tar(members, fmt=tarfile.GNU_FORMAT):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w', format=fmt) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _filtered(data, chunk=1000):
+    pieces = (data[i:i + chunk] for i in range(0, len(data), chunk))
+    return b''.join(archive.untagged('img', pieces))
+
+
+MANIFEST = json.dumps([{'Config': 'c.json', 'RepoTags': ['evil:latest'],
+                        'Layers': ['l1/layer.tar']}]).encode()
+
+
+class TestUntagged(testtools.TestCase):
+
+    def test_tags_are_dropped_and_layers_kept_byte_for_byte(self):
+        layer = bytes(range(256)) * 40
+        data = _tar([('l1/layer.tar', layer), ('c.json', b'{}'),
+                     ('manifest.json', MANIFEST),
+                     ('repositories', b'{"evil": {"latest": "x"}}')])
+        with tarfile.open(fileobj=io.BytesIO(_filtered(data))) as tar:
+            self.assertEqual(['l1/layer.tar', 'c.json', 'manifest.json'],
+                             tar.getnames())
+            self.assertEqual(layer, tar.extractfile('l1/layer.tar').read())
+            manifest = json.load(tar.extractfile('manifest.json'))
+        self.assertIsNone(manifest[0]['RepoTags'])
+        self.assertEqual(['l1/layer.tar'], manifest[0]['Layers'])
+
+    def test_long_names_pass_through(self):
+        long_name = 'd' * 120 + '/layer.tar'
+        for fmt in (tarfile.GNU_FORMAT, tarfile.PAX_FORMAT):
+            data = _tar([(long_name, b'x' * 700),
+                         ('manifest.json', MANIFEST)], fmt)
+            with tarfile.open(fileobj=io.BytesIO(_filtered(data))) as tar:
+                self.assertIn(long_name, tar.getnames())
+
+    def test_refusals(self):
+        good = _tar([('l1/layer.tar', b'x' * 5000),
+                     ('manifest.json', MANIFEST)])
+        cases = {
+            'ends early': good[:2000],
+            'not a docker save archive': b'\x1f\x8b' + b'z' * 2000,
+            'the archive is empty': b'\0' * 1024,
+            'points outside': _tar([('../etc/passwd', b'x')]),
+            'points outside the archive': _tar([('/etc/passwd', b'x')]),
+            'not a docker save manifest': _tar([('manifest.json',
+                                                 b'{not json')]),
+        }
+        for text, data in cases.items():
+            exc = self.assertRaises(archive.ArchiveRefused, _filtered, data)
+            self.assertIn(text, str(exc))
+
+    def test_symlink_escaping_archive_is_refused(self):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode='w') as tar:
+            info = tarfile.TarInfo('l1/link')
+            info.type = tarfile.SYMTYPE
+            info.linkname = '../../../etc/shadow'
+            tar.addfile(info)
+        self.assertRaises(archive.ArchiveRefused, _filtered, buf.getvalue())

@@ -1,0 +1,68 @@
+"""Engine errors become Nova exceptions by status code and type."""
+from unittest import mock
+
+from docker import errors as docker_errors
+from nova import exception
+import requests
+import testtools
+
+from nova_pydock import engine
+
+
+def _api_error(status):
+    response = requests.Response()
+    response.status_code = status
+    return docker_errors.APIError('engine said no', response=response,
+                                  explanation='explained')
+
+
+class TestTranslation(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.client = engine.EngineClient('unix:///x.sock', 5, retries=2,
+                                          retry_interval=0)
+        self.client._api = mock.Mock()
+
+    def test_not_found_container_and_image(self):
+        self.client._api.inspect_container.side_effect = (
+            docker_errors.NotFound('gone'))
+        self.assertRaises(engine.ContainerNotFound,
+                          self.client.inspect_container, 'c')
+        self.client._api.inspect_image.side_effect = (
+            docker_errors.NotFound('gone'))
+        self.assertRaises(engine.ImageNotInEngine,
+                          self.client.inspect_image, 'i')
+        self.assertFalse(self.client.image_exists('i'))
+
+    def test_conflict_and_other_errors(self):
+        self.client._api.pause.side_effect = _api_error(409)
+        exc = self.assertRaises(engine.ContainerConflict, self.client.pause,
+                                'c')
+        self.assertIn('explained', str(exc))
+        self.client._api.pause.side_effect = _api_error(500)
+        self.assertRaises(engine.EngineError, self.client.pause, 'c')
+
+    def test_connection_error_is_hypervisor_unavailable(self):
+        self.client._api.inspect_container.side_effect = (
+            requests.exceptions.ConnectionError('refused'))
+        exc = self.assertRaises(exception.HypervisorUnavailable,
+                                self.client.inspect_container, 'c')
+        self.assertIn('unix:///x.sock', str(exc))
+        # retried: 1 try + 2 retries
+        self.assertEqual(3, self.client._api.inspect_container.call_count)
+
+    def test_transient_error_then_success(self):
+        self.client._api.start.side_effect = [_api_error(503), None]
+        self.client.start('c')
+        self.assertEqual(2, self.client._api.start.call_count)
+
+    def test_state_changing_calls_are_not_retried(self):
+        self.client._api.create_host_config.return_value = {}
+        self.client._api.create_container.side_effect = (
+            requests.exceptions.ConnectionError('reset'))
+        self.assertRaises(exception.HypervisorUnavailable,
+                          self.client.create_container, 'n', 'img',
+                          command=None, hostname='h', labels={},
+                          host_config={})
+        self.assertEqual(1, self.client._api.create_container.call_count)
