@@ -134,6 +134,9 @@ class PyDockDriver(driver.ComputeDriver):
               block_device_info=None, power_on=True, accel_info=None):
         if block_device_info and block_device_info.get('block_device_mapping'):
             raise NotImplementedError('nova-pydock does not attach volumes')
+        if network_info:
+            raise NotImplementedError('nova-pydock cannot plug Neutron ports '
+                                      'yet; boot with --nic none')
         image_ref, _ = self._images.ensure(context, image_meta)
         name = container.spawning_name_for(instance)
         self._create(instance, image_meta, image_ref, name)
