@@ -7,6 +7,7 @@ import uuid
 
 from nova import exception
 from nova.compute import power_state
+from nova.compute import provider_tree
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova.virt import driver as nova_driver
@@ -349,6 +350,24 @@ class TestConsoleDiagnosticsResources(driver_base.DriverTestCase):
         self.assertGreater(resources['local_gb'], 0)
         self.assertEqual([self.host], self.driver.get_available_nodes())
         self.assertIn('up', self.driver.get_host_uptime())
+
+    def test_provider_tree_inventory(self):
+        self.useFixture(driver_base.config_fixture.Config(
+            driver_base.CONF)).config(
+                reserved_host_memory_mb=256, reserved_host_cpus=1,
+                initial_cpu_allocation_ratio=4.0)
+        tree = provider_tree.ProviderTree()
+        tree.new_root(self.host, str(uuid.uuid4()))
+        self.driver.update_provider_tree(tree, self.host)
+        inventory = tree.data(self.host).inventory
+        resources = self.driver.get_available_resource(self.host)
+        self.assertEqual(resources['vcpus'], inventory['VCPU']['total'])
+        self.assertEqual(1, inventory['VCPU']['reserved'])
+        self.assertEqual(4.0, inventory['VCPU']['allocation_ratio'])
+        self.assertEqual(resources['memory_mb'],
+                         inventory['MEMORY_MB']['total'])
+        self.assertEqual(256, inventory['MEMORY_MB']['reserved'])
+        self.assertEqual(resources['local_gb'], inventory['DISK_GB']['total'])
 
     def test_capabilities_are_honest(self):
         caps = self.driver.capabilities
