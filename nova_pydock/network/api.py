@@ -1,0 +1,191 @@
+"""What the driver calls: Neutron ports into and out of a container.
+
+:class:`ContainerNetwork` is the whole interface. A container's network
+namespace (``netns``) is the engine's bind mount of it,
+``inspect['NetworkSettings']['SandboxKey']`` (works with the privsep
+daemon's reduced capabilities), or the PID of its process (needs a
+daemon that may read ``/proc/<pid>/ns``). It dies with the container's
+process: every start of the container needs :meth:`plug` again.
+"""
+from nova import exception as nova_exception
+from oslo_log import log as logging
+from oslo_utils import excutils
+
+from nova_pydock.network import exception
+from nova_pydock.network import plumbing
+from nova_pydock.network import spec
+from nova_pydock.network import vifs
+
+LOG = logging.getLogger(__name__)
+
+resolv_conf = spec.resolv_conf
+vif_plugged_events = spec.vif_plugged_events
+
+
+def write_resolv_conf(path, content):
+    """Write resolv.conf ``content`` over the existing file ``path``.
+
+    ``path`` is the engine's ``inspect['ResolvConfPath']`` on the host.
+    """
+    try:
+        plumbing.write_resolv_conf(path, content)
+    except (OSError, ValueError) as e:
+        raise nova_exception.NovaException(
+            'Cannot write resolv.conf %s: %s' % (path, e)) from e
+
+
+def _flavor(instance, flavor):
+    if flavor is not None:
+        return flavor
+    try:
+        if instance.obj_attr_is_set('flavor'):
+            return instance.flavor
+    except AttributeError:
+        pass
+    return None
+
+
+class ContainerNetwork:
+    """Plug and unplug Neutron ports of container instances."""
+
+    def __init__(self, backends=None):
+        self.backends = dict(vifs.BACKENDS if backends is None
+                             else backends)
+
+    # Plug
+
+    def plug(self, instance, network_info, netns, flavor=None,
+             resolv_conf_path=None):
+        """Plumb every VIF of ``network_info`` into the container.
+
+        VIFs become ``eth0``, ``eth1``... in order. Idempotent: a port
+        that already leads into this namespace is kept. On any error all
+        that this call made is removed and a
+        ``VirtualInterfacePlugException`` is raised.
+
+        :param flavor: for ``quota:vif_*``; default ``instance.flavor``.
+        :param resolv_conf_path: when given, the resolv.conf written from
+            the subnets' DNS servers.
+        :returns: the interface names in the container, in VIF order.
+        """
+        network_info = list(network_info or [])
+        ports = spec.port_specs(network_info)
+        shaping = spec.bandwidth(_flavor(instance, flavor))
+        content = (spec.resolv_conf(network_info)
+                   if resolv_conf_path else None)
+        done = []
+        try:
+            for vif, port in zip(network_info, ports, strict=True):
+                done.append(vif)
+                self._plug_port(instance, vif, port, netns, shaping)
+            if resolv_conf_path:
+                write_resolv_conf(resolv_conf_path, content)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                LOG.error('Plugging %d port(s) into %s failed; removing '
+                          'what was made', len(network_info), netns,
+                          instance=instance)
+                self._unplug_quietly(instance, done)
+        return [port['ifname'] for port in ports]
+
+    def attach(self, instance, vif, netns, flavor=None):
+        """Hot-plug one more VIF into a running container.
+
+        It gets the first free ``ethN`` name; it gets a default route only
+        for an IP version the container has none of yet.
+        :returns: its interface name in the container.
+        """
+        port = spec.add_default_routes([spec.port_spec(vif)])[0]
+        shaping = spec.bandwidth(_flavor(instance, flavor))
+        try:
+            return self._plug_port(instance, vif, port, netns, shaping)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._unplug_quietly(instance, [vif])
+
+    def _plug_port(self, instance, vif, port, netns, shaping):
+        backend = self.backends[vif['type']]
+        devname = port['devname']
+        try:
+            made = plumbing.create_port(netns, port)
+            port['ifname'] = made['ifname']
+            backend.plug(instance, vif, port)
+            if not made['created'] or any(shaping.values()):
+                # A kept port may carry the shaping of an older flavor.
+                plumbing.set_shaping(devname, spec.ifb_name(vif),
+                                     shaping['inbound'],
+                                     shaping['outbound'])
+        except nova_exception.NovaException:
+            raise
+        except FileNotFoundError as e:
+            if 'namespace' in str(e):
+                raise exception.NamespaceNotFound(
+                    netns=netns, instance=instance.uuid) from e
+            raise self._failed(instance, vif, devname, e) from e
+        except Exception as e:
+            raise self._failed(instance, vif, devname, e) from e
+        LOG.info('Plugged port %(port)s: %(dev)s <-> %(ifname)s '
+                 '(%(mac)s, MTU %(mtu)s, %(addrs)s)%(shaped)s',
+                 {'port': vif['id'], 'dev': devname,
+                  'ifname': port['ifname'], 'mac': port['mac'],
+                  'mtu': port['mtu'] or 'default',
+                  'addrs': ', '.join(port['addresses']) or 'no addresses',
+                  'shaped': ', shaped %s' % {k: v for k, v in
+                                              shaping.items() if v}
+                  if any(shaping.values()) else ''},
+                 instance=instance)
+        return port['ifname']
+
+    @staticmethod
+    def _failed(instance, vif, devname, error):
+        LOG.error('Plugging port %s (%s) failed: %s', vif['id'], devname,
+                  error, instance=instance)
+        return exception.PlugFailed(port_id=vif['id'], devname=devname,
+                                    instance=instance.uuid, reason=error)
+
+    # Unplug
+
+    def unplug(self, instance, network_info):
+        """Remove every host device the VIFs had; idempotent.
+
+        The container ends go with their veth pairs, so the container need
+        not run. Tries every VIF, then raises
+        ``VirtualInterfaceUnplugException`` if any failed.
+        """
+        errors = []
+        for vif in network_info or []:
+            try:
+                self._unplug_port(instance, vif)
+            except Exception as e:
+                LOG.error('Unplugging port %s failed: %s', vif.get('id'), e,
+                          instance=instance)
+                errors.append('%s: %s' % (vif.get('id'), e))
+        if errors:
+            raise exception.UnplugFailed(instance=instance.uuid,
+                                         reason='; '.join(errors))
+
+    def detach(self, instance, vif):
+        """Hot-unplug one VIF from a container (running or not)."""
+        self.unplug(instance, [vif])
+
+    def _unplug_port(self, instance, vif):
+        try:
+            spec.check_vif(vif)
+        except nova_exception.VirtualInterfacePlugException as e:
+            LOG.debug('Nothing to unplug for port %s: %s', vif.get('id'), e,
+                      instance=instance)
+            return
+        devname = spec.devname(vif)
+        self.backends[vif['type']].unplug(instance, vif, devname)
+        removed = plumbing.delete_port(devname, spec.ifb_name(vif))
+        LOG.info('Unplugged port %s (%s)', vif['id'],
+                 ', '.join(removed) or 'no device was left',
+                 instance=instance)
+
+    def _unplug_quietly(self, instance, network_info):
+        for vif in network_info:
+            try:
+                self._unplug_port(instance, vif)
+            except Exception as e:
+                LOG.warning('Cleaning up port %s failed: %s', vif.get('id'),
+                            e, instance=instance)
