@@ -1,0 +1,437 @@
+"""The on-disk layout of a layers store, and the rules that keep it safe.
+
+::
+
+    <datadir>/lock                    flock'ed around short metadata steps
+    <datadir>/blobs/sha256/ab/ab...   one file per distinct blob (canonical)
+    <datadir>/images/<image id>/      one directory per stored image:
+        recipe                        how to rebuild the image's bytes
+        <sha256 hex>                  a hard link to each blob it uses
+    <datadir>/work/<uuid>.lock        flock'ed by a live upload or delete
+    <datadir>/work/<uuid>/            that operation's files
+
+Why hard links: the link count of a canonical blob *is* its reference
+count (one for the canonical name, one per image or upload using it),
+kept by the file system itself, atomically, with no index that a crash
+could leave disagreeing with the data. Images read their blobs through
+their own links, so nothing done to other images, not even losing the
+canonical name, can take data away from a readable image. Space comes
+back as soon as the last image using a blob is deleted, without a
+collector to schedule or a grace period to tune. The price is that the
+store needs a file system with hard links, which any local one has.
+
+Crash safety: blobs are written to a temp file in the upload's work
+directory, fsync'ed, and linked into place; the recipe is written last,
+fsync'ed, and the whole work directory becomes ``images/<id>`` with one
+``rename``. An image therefore exists exactly when its recipe is in
+``images/``. A work directory whose owner died (its flock is free) is
+swept, blobs released, the next time the store starts or takes an
+upload or a delete: a killed upload leaves nothing readable and nothing
+that a retry could trip over.
+
+The store lock serialises only the steps where a link count is read and
+acted on (reuse-or-publish a canonical blob, drop an unused one); data is
+never read, written or fsync'ed while holding it.
+"""
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import re
+import shutil
+import stat
+import time
+import uuid
+
+LOG = logging.getLogger(__name__)
+
+RECIPE = 'recipe'
+_DIGEST = re.compile(r'^[0-9a-f]{64}$')
+# A work directory with no lock file is left over from a crashed sweep;
+# it is swept only once it has not changed for this long.
+ORPHAN_GRACE = 60
+
+
+class ImageExistsError(Exception):
+    """An image with this id is already stored."""
+
+
+class ImageMissingError(Exception):
+    """No image with this id is stored."""
+
+
+def is_digest(name):
+    return bool(_DIGEST.match(name))
+
+
+def fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class BlobStore:
+    """Blobs, images and in-flight work under one data directory."""
+
+    def __init__(self, root):
+        self.root = root
+        self.blob_root = os.path.join(root, 'blobs', 'sha256')
+        self.image_root = os.path.join(root, 'images')
+        self.work_root = os.path.join(root, 'work')
+        self._lock_path = os.path.join(root, 'lock')
+
+    # -- layout -------------------------------------------------------------
+
+    def ensure_layout(self):
+        """Create the directories (idempotent); raises OSError."""
+        for path in (self.root, self.image_root, self.work_root):
+            os.makedirs(path, exist_ok=True)
+        # All 256 shard directories exist up front: publishing a blob then
+        # never creates a directory, and no sweep ever removes one.
+        for i in range(256):
+            os.makedirs(os.path.join(self.blob_root, '%02x' % i),
+                        exist_ok=True)
+        with open(self._lock_path, 'ab'):
+            pass
+
+    def writable(self):
+        return all(os.access(p, os.W_OK | os.X_OK)
+                   for p in (self.root, self.image_root, self.work_root,
+                             self.blob_root))
+
+    def blob_path(self, digest):
+        return os.path.join(self.blob_root, digest[:2], digest)
+
+    def image_path(self, image_id):
+        return os.path.join(self.image_root, image_id)
+
+    def recipe_path(self, image_id):
+        return os.path.join(self.image_root, image_id, RECIPE)
+
+    def image_exists(self, image_id):
+        return os.path.exists(self.recipe_path(image_id))
+
+    def image_ids(self):
+        try:
+            names = os.listdir(self.image_root)
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in names if self.image_exists(n))
+
+    @contextlib.contextmanager
+    def locked(self):
+        """Hold the store lock (each call opens its own file description,
+        so threads of one process exclude each other too)."""
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    # -- work directories -----------------------------------------------------
+
+    def new_work(self, make_dir=True):
+        """Start an upload or a delete: a locked, private work directory."""
+        return Work(self, make_dir)
+
+    def sweep(self):
+        """Release work directories whose owner is gone.
+
+        :returns: the number of work directories released
+        """
+        try:
+            names = os.listdir(self.work_root)
+        except FileNotFoundError:
+            return 0
+        swept = 0
+        now = time.time()
+        for name in names:
+            path = os.path.join(self.work_root, name)
+            if name.startswith('.'):
+                # A lock file that never got its final name.
+                if _older_than(path, now, ORPHAN_GRACE):
+                    _unlink_quietly(path)
+                continue
+            if name.endswith('.lock'):
+                swept += self._sweep_locked(path, path[:-len('.lock')])
+            elif (not os.path.exists(path + '.lock')
+                  and _older_than(path, now, ORPHAN_GRACE)):
+                LOG.warning('Releasing orphaned work directory %s', path)
+                self.release_dir(path)
+                swept += 1
+        return swept
+
+    def _sweep_locked(self, lock_path, work_path):
+        try:
+            fd = os.open(lock_path, os.O_RDWR)
+        except FileNotFoundError:
+            return 0
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return 0        # its owner is alive
+            if not os.path.exists(lock_path):
+                return 0        # released by another sweep meanwhile
+            freed = 0
+            if os.path.isdir(work_path):
+                freed = self.release_dir(work_path)
+                LOG.warning('Released work directory %s left by an '
+                            'interrupted upload or delete (%d bytes freed)',
+                            work_path, freed)
+            _unlink_quietly(lock_path)
+            return 1
+        finally:
+            os.close(fd)
+
+    # -- blobs -------------------------------------------------------------
+
+    def adopt(self, work_path, tmp_file, tmp_path, digest, size):
+        """Make a finished temp blob part of the work directory.
+
+        Reuses the canonical blob if there is one (the temp file is then
+        dropped unsynced), otherwise fsyncs the temp file and publishes it
+        as the canonical blob. Closes ``tmp_file``.
+
+        :returns: True if the blob was new to the store
+        """
+        link = os.path.join(work_path, digest)
+        canonical = self.blob_path(digest)
+        if os.path.exists(link):
+            # The same content twice in one upload: one reference is enough.
+            tmp_file.close()
+            os.unlink(tmp_path)
+            return False
+        if self._link_existing(canonical, link, size):
+            tmp_file.close()
+            os.unlink(tmp_path)
+            return False
+        tmp_file.flush()
+        os.fsync(tmp_file.fileno())
+        tmp_file.close()
+        with self.locked():
+            try:
+                os.link(canonical, link)
+                created = False     # published by someone else meanwhile
+            except FileNotFoundError:
+                os.link(tmp_path, canonical)
+                created = True
+        if created:
+            os.rename(tmp_path, link)
+            fsync_dir(os.path.dirname(canonical))
+        else:
+            os.unlink(tmp_path)
+        return created
+
+    def _link_existing(self, canonical, link, size):
+        with self.locked():
+            try:
+                st = os.stat(canonical)
+            except FileNotFoundError:
+                return False
+            if st.st_size != size:
+                LOG.error('Blob %s has %d bytes instead of %d: replacing '
+                          'the damaged canonical copy', canonical,
+                          st.st_size, size)
+                os.unlink(canonical)
+                return False
+            os.link(canonical, link)
+            return True
+
+    def release_dir(self, path):
+        """Remove an image or work directory and drop unused blobs.
+
+        Safe to run twice, or concurrently with another release.
+
+        :returns: bytes of blob data freed
+        """
+        digests = []
+        try:
+            entries = list(os.scandir(path))
+        except FileNotFoundError:
+            return 0
+        # The recipe goes first: a half-released directory is never an
+        # image, whatever happens next.
+        entries.sort(key=lambda e: e.name != RECIPE)
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+                continue
+            _unlink_quietly(entry.path)
+            if is_digest(entry.name):
+                digests.append(entry.name)
+        freed = self.drop_unused(digests)
+        with contextlib.suppress(FileNotFoundError):
+            os.rmdir(path)
+        return freed
+
+    def drop_unused(self, digests):
+        """Remove canonical blobs no image or upload links to any more."""
+        freed = 0
+        if not digests:
+            return freed
+        with self.locked():
+            for digest in digests:
+                canonical = self.blob_path(digest)
+                try:
+                    st = os.stat(canonical)
+                except FileNotFoundError:
+                    continue
+                if st.st_nlink <= 1:
+                    os.unlink(canonical)
+                    freed += st.st_size
+                    LOG.debug('Removed unused blob sha256:%s (%d bytes)',
+                              digest, st.st_size)
+        return freed
+
+    # -- images ----------------------------------------------------------
+
+    def commit(self, work, image_id):
+        """Publish a finished upload as ``images/<image_id>``.
+
+        :raises ImageExistsError: if another upload of that id won the race
+        """
+        target = self.image_path(image_id)
+        fsync_dir(work.path)
+        for attempt in (1, 2):
+            try:
+                os.rename(work.path, target)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                if self.image_exists(image_id) or attempt == 2:
+                    raise ImageExistsError(image_id) from None
+                # A directory without a recipe is not an image: a leftover
+                # of outside interference. Release it and try again.
+                LOG.warning('Releasing incomplete image directory %s',
+                            target)
+                self._discard_image_dir(target)
+        fsync_dir(self.image_root)
+        fsync_dir(self.work_root)
+        work.close()
+
+    def remove_image(self, image_id):
+        """Delete an image; its blobs go when no other image uses them.
+
+        :returns: bytes of blob data freed
+        :raises ImageMissingError: if there is no such image
+        """
+        if not self.image_exists(image_id):
+            raise ImageMissingError(image_id)
+        work = self.new_work(make_dir=False)
+        try:
+            try:
+                # From here on the image does not exist for readers.
+                os.rename(self.image_path(image_id), work.path)
+            except FileNotFoundError:
+                raise ImageMissingError(image_id) from None
+            fsync_dir(self.image_root)
+            return self.release_dir(work.path)
+        finally:
+            work.close()
+
+    def _discard_image_dir(self, path):
+        work = self.new_work(make_dir=False)
+        try:
+            os.rename(path, work.path)
+            self.release_dir(work.path)
+        except FileNotFoundError:
+            pass
+        finally:
+            work.close()
+
+
+class Work:
+    """A private directory for one upload or delete, owned by a flock.
+
+    The lock file is created under a temporary name, locked, and only then
+    renamed to ``<uuid>.lock``: a sweep can never see a lock file that is
+    not yet held by a living owner.
+    """
+
+    def __init__(self, blobs, make_dir=True):
+        self.blobs = blobs
+        self.name = uuid.uuid4().hex
+        root = blobs.work_root
+        self.path = os.path.join(root, self.name)
+        self.lock_path = self.path + '.lock'
+        tmp = os.path.join(root, '.%s.lock' % self.name)
+        self._fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            os.rename(tmp, self.lock_path)
+            if make_dir:
+                os.mkdir(self.path)
+        except BaseException:
+            _unlink_quietly(tmp)
+            _unlink_quietly(self.lock_path)
+            os.close(self._fd)
+            self._fd = None
+            raise
+        self._temps = 0
+
+    def temp_path(self):
+        self._temps += 1
+        return os.path.join(self.path, '.tmp-%d' % self._temps)
+
+    def adopt(self, tmp_file, tmp_path, digest, size):
+        return self.blobs.adopt(self.path, tmp_file, tmp_path, digest, size)
+
+    def drop_links(self, digests):
+        """Forget blobs this work linked (e.g. after an abandoned split)."""
+        for digest in digests:
+            _unlink_quietly(os.path.join(self.path, digest))
+        self.blobs.drop_unused(digests)
+
+    def abort(self):
+        """Undo everything this work did; never raises."""
+        try:
+            self.blobs.release_dir(self.path)
+        except Exception:
+            LOG.exception('Could not clean up work directory %s; it will '
+                          'be swept later', self.path)
+        self.close()
+
+    def close(self):
+        if self._fd is None:
+            return
+        _unlink_quietly(self.lock_path)
+        os.close(self._fd)
+        self._fd = None
+
+
+def _unlink_quietly(path):
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _older_than(path, now, seconds):
+    try:
+        return now - os.lstat(path).st_mtime > seconds
+    except FileNotFoundError:
+        return False
+
+
+def disk_usage(paths):
+    """Bytes of distinct inodes among regular files under ``paths``."""
+    seen = set()
+    total = 0
+    for top in paths:
+        for dirpath, _dirs, files in os.walk(top):
+            for name in files:
+                try:
+                    st = os.lstat(os.path.join(dirpath, name))
+                except FileNotFoundError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                key = (st.st_dev, st.st_ino)
+                if key not in seen:
+                    seen.add(key)
+                    total += st.st_size
+    return total

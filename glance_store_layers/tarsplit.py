@@ -1,0 +1,267 @@
+"""Split the outer tar of an upload into verbatim bytes and large members.
+
+The splitter never unpacks anything: it walks the 512-byte header blocks
+of the outer archive only, and hands every input byte, in order, to a
+*sink* as one of two kinds:
+
+* ``inline(data)``: headers, small members, padding and the trailer, to
+  be kept verbatim in the image's recipe;
+* ``blob_begin(size)`` / ``blob_data(data)`` / ``blob_end()``: the data of
+  one member whose size reaches the blob threshold (a layer), to be kept
+  once in the blob store.
+
+Concatenating everything the sink received gives back the input exactly,
+whatever the input is; correct parsing only decides how much of it can be
+shared between images, never whether the archive comes back intact.
+
+When the input stops looking like a plain, complete tar (no tar header at
+the start, a bad header checksum, data after the end-of-archive blocks,
+an old-style GNU sparse member, or a stream that ends inside a header or
+a member), the splitter calls ``abandon()`` once and passes every byte it
+has not emitted yet, and all later input, to ``raw(data)``. The sink then
+keeps the whole upload as one blob: such input is stored correctly, just
+not de-duplicated.
+"""
+
+BLOCK = 512
+
+# Type flags whose header is the whole member, even if the size field is
+# not zero (hard and symbolic links, devices, directories, FIFOs); the
+# same rule as Python's tarfile and Go's archive/tar.
+_HEADER_ONLY_TYPES = frozenset(b'123456')
+# Old GNU sparse members carry extra header blocks; rare enough in
+# container images that they are simply not split.
+_GNU_SPARSE = ord('S')
+_PAX_LOCAL = ord('x')
+# Pax extended headers are parsed for a 'size' record; anything larger
+# than this is not something a sane archive contains.
+_MAX_PAX_HEADER = 1024 * 1024
+
+
+class NotPlainTarError(Exception):
+    """The input is not (or stopped being) a plain, complete tar."""
+
+
+def _parse_number(field):
+    """Decode a tar numeric field: NUL/space terminated octal or base-256.
+
+    :raises NotPlainTarError: on anything else (including negative numbers)
+    """
+    if field[0] == 0x80:
+        return int.from_bytes(field[1:], 'big')
+    if field[0] == 0xff:
+        raise NotPlainTarError('negative base-256 number in header')
+    text = bytes(field).split(b'\0', 1)[0].strip(b' ')
+    if not text:
+        return 0
+    try:
+        return int(text, 8)
+    except ValueError:
+        raise NotPlainTarError(
+            'bad octal number %r in header' % text) from None
+
+
+def parse_header(block):
+    """Return (typeflag, size) of a ustar/GNU header block.
+
+    :raises NotPlainTarError: if the block is not a valid tar header
+    """
+    magic = bytes(block[257:265])
+    if magic not in (b'ustar\x0000', b'ustar  \x00'):
+        raise NotPlainTarError('no ustar magic in header')
+    stored = _parse_number(block[148:156])
+    # The checksum counts its own field as eight spaces; old tars summed
+    # signed bytes, so both sums are accepted like every tar reader does.
+    unsigned = sum(block[:148]) + 8 * 0x20 + sum(block[156:])
+    signed = unsigned - 256 * sum(
+        1 for b in bytes(block[:148]) + bytes(block[156:]) if b > 127)
+    if stored not in (unsigned, signed):
+        raise NotPlainTarError('header checksum mismatch')
+    return block[156], _parse_number(block[124:136])
+
+
+def pax_size(data):
+    """The 'size' record of a pax extended header, or None."""
+    size = None
+    pos = 0
+    data = bytes(data)
+    while pos < len(data):
+        if data[pos] == 0:
+            break
+        space = data.find(b' ', pos)
+        if space < 0:
+            raise NotPlainTarError('malformed pax header')
+        try:
+            length = int(data[pos:space])
+        except ValueError:
+            raise NotPlainTarError('malformed pax record length') from None
+        if length <= space - pos or pos + length > len(data):
+            raise NotPlainTarError('malformed pax record length')
+        record = data[space + 1:pos + length - 1]
+        key, sep, value = record.partition(b'=')
+        if not sep:
+            raise NotPlainTarError('malformed pax record')
+        if key == b'size':
+            try:
+                size = int(value)
+            except ValueError:
+                raise NotPlainTarError('bad pax size record') from None
+        pos += length
+    return size
+
+
+def _padding(size):
+    return -size % BLOCK
+
+
+class TarSplitter:
+    """Streaming state machine over the outer tar; see the module doc.
+
+    Memory use is one header block, plus one pax header while it is
+    being read: member data is passed through as slices of the input.
+    """
+
+    def __init__(self, sink, blob_threshold):
+        self._sink = sink
+        self._threshold = blob_threshold
+        self._header = bytearray()   # partial header block
+        self._state = 'header'
+        self._remaining = 0          # bytes left in the current data run
+        self._pad = 0                # padding after the current data run
+        self._to_blob = False
+        self._pax = None             # bytearray while reading a pax header
+        self._next_size = None       # size from a pax header
+        self._seen_header = False
+        self._abandoned = False
+        self._view = None
+        self.reason = None
+        self.members = 0
+
+    @property
+    def abandoned(self):
+        return self._abandoned
+
+    def feed(self, data):
+        """Consume the next piece of input (bytes or memoryview)."""
+        if self._abandoned:
+            if data:
+                self._sink.raw(data)
+            return
+        # Every step consumes from self._view before it may raise, so on
+        # NotPlainTarError the unconsumed input is exactly header + view.
+        self._view = memoryview(data)
+        try:
+            while self._view:
+                self._step()
+        except NotPlainTarError as exc:
+            self._abandon(str(exc))
+        finally:
+            self._view = None
+
+    def close(self):
+        """Signal the end of the input.
+
+        :returns: True if the input was a complete plain tar and has been
+                  split, False if it was handed over whole via ``raw``.
+        """
+        if self._abandoned:
+            return False
+        if self._state in ('data', 'pad'):
+            self._abandon('input ends inside a member')
+        elif self._header and self._state == 'header':
+            self._abandon('input ends inside a header')
+        elif not self._seen_header and self._state == 'header':
+            # Empty input: nothing was emitted, nothing to split.
+            pass
+        return not self._abandoned
+
+    # -- internals ---------------------------------------------------------
+
+    def _abandon(self, reason):
+        self._abandoned = True
+        self.reason = reason
+        self._sink.abandon(reason)
+        pending = bytes(self._header)
+        self._header = bytearray()
+        if pending:
+            self._sink.raw(pending)
+        if self._view:
+            self._sink.raw(self._view)
+            self._view = self._view[len(self._view):]
+
+    def _take(self, size):
+        piece = self._view[:size]
+        self._view = self._view[len(piece):]
+        return piece
+
+    def _step(self):
+        if self._state == 'header':
+            self._read_header()
+        elif self._state == 'data':
+            self._read_data()
+        elif self._state == 'pad':
+            piece = self._take(self._pad)
+            self._sink.inline(piece)
+            self._pad -= len(piece)
+            if not self._pad:
+                self._state = 'header'
+        else:
+            # 'trailer': only zero bytes may follow the end-of-archive
+            # block (the second zero block and record padding).
+            if any(self._view):
+                raise NotPlainTarError('data after the end-of-archive marker')
+            self._sink.inline(self._take(len(self._view)))
+
+    def _read_header(self):
+        self._header += self._take(BLOCK - len(self._header))
+        if len(self._header) < BLOCK:
+            return
+        block = self._header
+        if not any(block):
+            if not self._seen_header:
+                raise NotPlainTarError('input starts with a zero block')
+            self._header = bytearray()
+            self._sink.inline(block)
+            self._state = 'trailer'
+            return
+        typeflag, size = parse_header(block)
+        self._seen_header = True
+        self._header = bytearray()
+        self.members += 1
+        self._sink.inline(block)
+        if typeflag == _GNU_SPARSE:
+            raise NotPlainTarError('old GNU sparse member')
+        if self._next_size is not None:
+            size, self._next_size = self._next_size, None
+        if typeflag in _HEADER_ONLY_TYPES:
+            size = 0
+        self._remaining = size
+        self._pad = _padding(size)
+        self._to_blob = False
+        if typeflag == _PAX_LOCAL:
+            if size > _MAX_PAX_HEADER:
+                raise NotPlainTarError('pax header too large')
+            self._pax = bytearray()
+        elif size >= self._threshold:
+            self._to_blob = True
+            self._sink.blob_begin(size)
+        self._state = 'data' if size else 'header'
+
+    def _read_data(self):
+        piece = self._take(self._remaining)
+        if self._to_blob:
+            self._sink.blob_data(piece)
+        else:
+            self._sink.inline(piece)
+            if self._pax is not None:
+                self._pax += piece
+        self._remaining -= len(piece)
+        if self._remaining:
+            return
+        self._state = 'pad' if self._pad else 'header'
+        if self._to_blob:
+            self._to_blob = False
+            self._sink.blob_end()
+        if self._pax is not None:
+            pax, self._pax = self._pax, None
+            self._next_size = pax_size(pax)
