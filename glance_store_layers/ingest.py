@@ -133,11 +133,15 @@ class Ingest:
 
     def close(self):
         """Close open files (after a failure); the work dir is aborted."""
-        for blob in (self._blob, self._whole):
-            if blob is not None and not blob.file.closed:
-                blob.file.close()
-        if not self._recipe_file.closed:
-            self._recipe_file.close()
+        files = [self._recipe_file]
+        files += [b.file for b in (self._blob, self._whole) if b is not None]
+        for f in files:
+            try:
+                f.close()
+            except OSError:
+                # Buffered bytes that cannot be written (disk full) are
+                # of no use any more: the work directory goes anyway.
+                pass
 
     # -- internals ------------------------------------------------------------
 
