@@ -25,6 +25,7 @@ from nova_pydock import engine as engine_client
 from nova_pydock import flavor as flavor_mapping
 from nova_pydock import host as host_info
 from nova_pydock import images
+from nova_pydock.network import api as network_api
 
 LOG = logging.getLogger(__name__)
 CONF = pydock_conf.CONF
@@ -39,6 +40,7 @@ class PyDockDriver(driver.ComputeDriver):
     capabilities = dict(
         driver.ComputeDriver.capabilities,
         has_imagecache=True,
+        supports_attach_interface=True,
         supports_image_type_raw=True,
     )
 
@@ -48,6 +50,7 @@ class PyDockDriver(driver.ComputeDriver):
         self._images = images.ImageCache(self._engine)
         self._host = host_info.Host(self._engine)
         self._blkio_devices = []
+        self._network = network_api.ContainerNetwork()
 
     # -- host ---------------------------------------------------------------
 
@@ -134,9 +137,6 @@ class PyDockDriver(driver.ComputeDriver):
               block_device_info=None, power_on=True, accel_info=None):
         if block_device_info and block_device_info.get('block_device_mapping'):
             raise NotImplementedError('nova-pydock does not attach volumes')
-        if network_info:
-            raise NotImplementedError('nova-pydock cannot plug Neutron ports '
-                                      'yet; boot with --nic none')
         image_ref, _ = self._images.ensure(context, image_meta)
         name = container.spawning_name_for(instance)
         self._create(instance, image_meta, image_ref, name)
@@ -182,10 +182,50 @@ class PyDockDriver(driver.ComputeDriver):
                 % exc.kwargs['reason']) from exc
 
     def _start(self, instance, network_info, first_boot=False):
-        """Start the container, plumb its network, check it stays up."""
+        """Start the container, plumb its network, check it stays up.
+
+        The container's network namespace is born with its process, so
+        every start plugs the ports again. On the first boot the driver
+        waits for Neutron's ``network-vif-plugged`` events, as libvirt does.
+        """
         name = container.name_for(instance)
         self._engine.start(name)
+        if network_info:
+            events = (network_api.vif_plugged_events(network_info)
+                      if first_boot and CONF.vif_plugging_timeout else [])
+            try:
+                with self.virtapi.wait_for_instance_event(
+                        instance, events, timeout=CONF.vif_plugging_timeout,
+                        error_callback=self._neutron_failed_callback):
+                    self._plug(instance, network_info)
+            except exception.InstanceEventTimeout as exc:
+                if CONF.vif_plugging_is_fatal:
+                    raise exception.VirtualInterfaceCreateException() from exc
+                LOG.warning('Neutron did not confirm the ports in time; '
+                            'going on ([DEFAULT] vif_plugging_is_fatal is '
+                            'false)', instance=instance)
+            except Exception:
+                # A process that died at once takes its namespace along:
+                # report why it died, not that plugging failed.
+                with excutils.save_and_reraise_exception() as ctx:
+                    state = self._engine.inspect_container(name)['State']
+                    if not state.get('Running'):
+                        ctx.reraise = False
+                        raise self._exited(name, state) from None
         self._watch_startup(instance)
+
+    def _plug(self, instance, network_info):
+        details = self._engine.inspect_container(container.name_for(instance))
+        self._network.plug(instance, network_info,
+                           details['NetworkSettings']['SandboxKey'],
+                           resolv_conf_path=details['ResolvConfPath'])
+
+    @staticmethod
+    def _neutron_failed_callback(event_name, instance):
+        LOG.error('Neutron reported failure on event %s', event_name,
+                  instance=instance)
+        if CONF.vif_plugging_is_fatal:
+            raise exception.VirtualInterfaceCreateException()
 
     def _watch_startup(self, instance):
         """Fail when the container's process exits right after start."""
@@ -194,16 +234,18 @@ class PyDockDriver(driver.ComputeDriver):
         while True:
             state = self._engine.inspect_container(name)['State']
             if not state.get('Running'):
-                logs = self._engine.logs(name, FAULT_LOG_LINES)
-                raise exception.InstanceDeployFailure(
-                    reason='the container exited at start with code %s; '
-                           'its last output: %s'
-                           % (state.get('ExitCode'),
-                              logs.decode('utf-8', 'replace').strip()
-                              or '(none)'))
+                raise self._exited(name, state)
             if time.monotonic() >= deadline:
                 return
             time.sleep(0.2)
+
+    def _exited(self, name, state):
+        logs = self._engine.logs(name, FAULT_LOG_LINES)
+        return exception.InstanceDeployFailure(
+            reason='the container exited at start with code %s; its last '
+                   'output: %s' % (state.get('ExitCode'),
+                                   logs.decode('utf-8', 'replace').strip()
+                                   or '(none)'))
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
@@ -222,7 +264,33 @@ class PyDockDriver(driver.ComputeDriver):
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
                 destroy_secrets=True):
-        """Nothing outlives the container yet but its network plumbing."""
+        """Nothing outlives the container but its host network devices."""
+        if destroy_vifs:
+            self._network.unplug(instance, network_info)
+
+    # -- networking ---------------------------------------------------------
+
+    def plug_vifs(self, instance, network_info):
+        """Plug ports into the running container (host or engine restart).
+
+        A stopped container has no network namespace: its ports are
+        plugged when it starts.
+        """
+        if self._inspect(instance)['State'].get('Running'):
+            self._plug(instance, network_info)
+
+    def unplug_vifs(self, instance, network_info):
+        self._network.unplug(instance, network_info)
+
+    def attach_interface(self, context, instance, image_meta, vif):
+        details = self._inspect(instance)
+        if not details['State'].get('Running'):
+            raise exception.InstanceNotRunning(instance_id=instance.uuid)
+        self._network.attach(instance, vif,
+                             details['NetworkSettings']['SandboxKey'])
+
+    def detach_interface(self, context, instance, vif):
+        self._network.detach(instance, vif)
 
     # -- power --------------------------------------------------------------
 
@@ -267,7 +335,10 @@ class PyDockDriver(driver.ComputeDriver):
 
     def resume(self, context, instance, network_info, block_device_info=None,
                share_info=None):
+        """Thaw; the namespace survived the freeze, plugging is a check."""
         self._thaw(instance)
+        if network_info:
+            self._plug(instance, network_info)
 
     def _freeze(self, instance):
         state = self._inspect(instance)['State']
