@@ -110,6 +110,15 @@ def parse_capability_list(value):
     return names
 
 
+def unknown_capabilities(names):
+    """Entries of ``names`` that are no capability, for a start-up check.
+
+    An operator's typo in ``[pydock] allowed_cap_add`` would otherwise only
+    show when a flavor that needs the capability is refused.
+    """
+    return [name for name in names if normalize_capability(name) is None]
+
+
 def security_host_config(extra_capabilities=()):
     """The security part of ``create_host_config`` keyword arguments.
 

@@ -78,3 +78,9 @@ class TestCapabilityNames(testtools.TestCase):
             error = self.assertRaises(ValueError,
                                       security.parse_capability_list, value)
             self.assertIn(bad, str(error))
+
+    def test_unknown_capabilities_for_startup_check(self):
+        self.assertEqual([], security.unknown_capabilities(
+            ['NET_RAW', 'cap_sys_ptrace']))
+        self.assertEqual(['NET-RAW', 'ALL'], security.unknown_capabilities(
+            ['NET-RAW', 'SYS_ADMIN', 'ALL']))
