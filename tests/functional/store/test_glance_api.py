@@ -1,0 +1,111 @@
+"""A real glance-api stores real ``docker save`` archives in the layers store.
+
+python-glanceclient uploads two images made on the real engine that share
+their busybox base layer, downloads them (glanceclient checks md5 and the
+sha512 multihash on every download), and the store's directory holds the
+base layer once. Deleting both images through the API gives the space
+back.
+"""
+import hashlib
+import os
+import tarfile
+
+import fixtures
+from glanceclient import client as glance_client
+import testtools
+
+from tests import engine
+from tests import images
+from tests.functional.store import glance_api
+
+
+def layer_digests(path):
+    """sha256 of each layer member of an archive, by member name."""
+    digests = {}
+    with tarfile.open(path) as tar:
+        for member in tar.getmembers():
+            if member.name.endswith('/layer.tar'):
+                digests[member.name] = hashlib.sha256(
+                    tar.extractfile(member).read()).hexdigest()
+    return digests
+
+
+class TestGlanceAPIWithLayersStore(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.archives = self._build_archives()
+        self.glance = self.useFixture(glance_api.GlanceAPI())
+        self.client = glance_client.Client('2',
+                                           endpoint=self.glance.endpoint)
+
+    def _build_archives(self):
+        api = engine.api()
+        base = images.import_busybox(api, tag='store-base')
+        self.addCleanup(images.remove_if_present, api, base)
+        paths = []
+        for name in ('one', 'two'):
+            ref = images.add_layer(api, base, 'pydock-test/store-%s:v1' % name,
+                                   path='/%s.txt' % name, content=name)
+            self.addCleanup(images.remove_if_present, api, ref)
+            paths.append(images.save_archive(
+                api, ref, os.path.join(self.tmp, name + '.tar')))
+        return paths
+
+    def _upload(self, name, path):
+        image = self.client.images.create(
+            name=name, disk_format='raw', container_format='docker')
+        with open(path, 'rb') as f:
+            self.client.images.upload(image.id, f, os.path.getsize(path))
+        return self.client.images.get(image.id)
+
+    def _blob_files(self):
+        root = os.path.join(self.glance.datadir, 'blobs', 'sha256')
+        return {name: os.path.join(d, name)
+                for d, _s, names in os.walk(root) for name in names}
+
+    def test_two_images_share_their_base_layer(self):
+        stored = []
+        for name, path in zip(('one', 'two'), self.archives, strict=True):
+            image = self._upload(name, path)
+            with open(path, 'rb') as f:
+                data = f.read()
+            self.assertEqual('active', image.status, self.glance.logs())
+            self.assertEqual(len(data), image.size)
+            self.assertEqual(hashlib.md5(data, usedforsecurity=False)
+                             .hexdigest(), image.checksum)
+            self.assertEqual('sha512', image.os_hash_algo)
+            self.assertEqual(hashlib.sha512(data).hexdigest(),
+                             image.os_hash_value)
+            self.assertEqual(glance_api.BACKEND, image.stores)
+            stored.append((image, data))
+
+        for image, data in stored:
+            # glanceclient verifies md5 and sha512 while iterating and
+            # raises IOError on a mismatch.
+            body = b''.join(self.client.images.data(image.id))
+            self.assertEqual(data, body)
+
+        one, two = (layer_digests(p) for p in self.archives)
+        shared = set(one.values()) & set(two.values())
+        self.assertEqual(1, len(shared), 'the archives share one layer')
+        (base_digest,) = shared
+        blobs = self._blob_files()
+        # The busybox layer (about 2 MB) is a blob, once, linked by both
+        # images; the one-file layers on top are small and stay inline.
+        self.assertIn(base_digest, blobs)
+        self.assertEqual(1, list(blobs).count(base_digest))
+        self.assertEqual(3, os.stat(blobs[base_digest]).st_nlink)
+        for digest in blobs:
+            self.assertEqual(2, len([
+                d for d in os.listdir(os.path.join(self.glance.datadir,
+                                                   'images'))
+                if os.path.exists(os.path.join(
+                    self.glance.datadir, 'images', d, digest))]))
+
+        for image, _data in stored:
+            self.client.images.delete(image.id)
+        self.assertEqual({}, self._blob_files())
+        self.assertEqual([], os.listdir(os.path.join(self.glance.datadir,
+                                                     'images')))
