@@ -51,11 +51,17 @@ class PyDockDriver(driver.ComputeDriver):
         self._host = host_info.Host(self._engine)
         self._blkio_devices = []
         self._network = network_api.ContainerNetwork()
+        # The compute host this driver serves, bound once: Nova builds the
+        # driver while ``[DEFAULT] host`` names its service, and passes the
+        # same name to init_host. Several services in one process (Nova's
+        # functional harness) each keep their own.
+        self._hostname = CONF.host
 
     # -- host ---------------------------------------------------------------
 
     def init_host(self, host):
         """Check the engine answers; remove containers of broken spawns."""
+        self._hostname = host
         version = self._engine.version()
         LOG.info('Container engine at %(url)s: version %(v)s, API %(api)s',
                  {'url': self._engine.url, 'v': version.get('Version'),
@@ -74,13 +80,14 @@ class PyDockDriver(driver.ComputeDriver):
                 continue
             states[found['State']] = states.get(found['State'], 0) + 1
         LOG.info('Containers of host %(host)s on the engine: %(states)s',
-                 {'host': CONF.host, 'states': states or 'none'})
+                 {'host': self._hostname, 'states': states or 'none'})
 
     def _own_containers(self):
-        return self._engine.list_containers(container.host_filter(CONF.host))
+        return self._engine.list_containers(
+            container.host_filter(self._hostname))
 
     def get_available_nodes(self, refresh=False):
-        return [CONF.host]
+        return [self._hostname]
 
     def get_available_resource(self, nodename):
         return self._host.resources(nodename)
@@ -172,7 +179,7 @@ class PyDockDriver(driver.ComputeDriver):
             return self._engine.create_container(
                 name, image_ref, command=command,
                 hostname=instance.hostname or instance.uuid,
-                labels=container.labels_for(instance, CONF.host),
+                labels=container.labels_for(instance, self._hostname),
                 host_config=host_config)
         except engine_client.ContainerConflict as exc:
             raise exception.InstanceExists(name=name) from exc
@@ -412,7 +419,7 @@ class PyDockDriver(driver.ComputeDriver):
 
     def manage_image_cache(self, context, all_instances):
         in_use = {inst.image_ref for inst in all_instances
-                  if inst.host == CONF.host}
+                  if inst.host == self._hostname}
         for found in self._own_containers():
             image = found.get('Image', '')
             if image.startswith(images.REPOSITORY + ':'):
