@@ -115,6 +115,8 @@ class ContainerNetwork:
                 plumbing.set_shaping(devname, spec.ifb_name(vif),
                                      shaping['inbound'],
                                      shaping['outbound'])
+            # The instance's side comes up last, wired and shaped.
+            plumbing.activate_port(netns, port)
         except nova_exception.NovaException:
             raise
         except FileNotFoundError as e:

@@ -192,6 +192,7 @@ def _check_port(port):
 
 
 def _configure_peer(ipr_ns, ns_fd, port, ifname):
+    """Addresses on the container end, which stays down for now."""
     index = _index(ipr_ns, ifname)
     if index is None:
         raise OSError(errno.ENODEV, '%s did not arrive in the namespace'
@@ -201,13 +202,16 @@ def _configure_peer(ipr_ns, ns_fd, port, ifname):
         # Engines disable IPv6 in a namespace they give no IPv6 network.
         with _entered(ns_fd):
             _write_sysctl('net/ipv6/conf/%s/disable_ipv6' % ifname, 0)
-    _nl('%s up' % ifname, ipr_ns.link, 'set', index=index, state='up')
     for addr in addresses:
         # Neutron's IPAM already made the address unique: no DAD, so it is
         # usable as soon as the instance is reported ACTIVE.
         _nl('address %s on %s' % (addr, ifname), ipr_ns.addr, 'add',
             index=index, address=str(addr.ip), prefixlen=addr.network.
             prefixlen, flags=IFA_F_NODAD)
+
+
+def _add_routes(ipr_ns, index, port, ifname):
+    addresses = [ipaddress.ip_interface(a) for a in port.get('addresses', ())]
     for route in port.get('routes', ()):
         dst = ipaddress.ip_network(route['dst'])
         gateway = ipaddress.ip_address(route['gateway'])
@@ -220,12 +224,14 @@ def _configure_peer(ipr_ns, ns_fd, port, ifname):
         try:
             ipr_ns.route('add', **kwargs)
         except NetlinkError as e:
-            if e.code == errno.EEXIST and route.get('default'):
+            if e.code != errno.EEXIST:
+                raise OSError(e.code, 'route %s via %s on %s: %s' % (
+                    dst, gateway, ifname, os.strerror(e.code))) from None
+            if route.get('default'):
                 LOG.info('%s already has a default route; keeping it and '
                          'not adding one via %s', ifname, gateway)
-                continue
-            raise OSError(e.code, 'route %s via %s on %s: %s' % (
-                dst, gateway, ifname, os.strerror(e.code))) from None
+            else:
+                LOG.debug('Route %s via %s exists already', dst, gateway)
 
 
 @privsep.net_admin_pctxt.entrypoint
@@ -237,13 +243,16 @@ def create_port(netns, port):
         the container; None picks the first free ``ethN``), ``mac``,
         ``mtu`` (None leaves the kernel's), ``addresses`` (``addr/prefix``
         strings) and ``routes`` (dicts with ``dst``, ``gateway`` and, for
-        default routes, ``default``: an existing default route is kept).
+        default routes, ``default``: an existing default route is kept;
+        they are added by :func:`activate_port`).
     :returns: ``{'ifname': name in the container, 'created': bool}``;
         ``created`` is False when the host end already led into this
         namespace with this MAC (the port is left as it is).
 
-    On any error the veth pair is removed again before the error is
-    raised, so a failed call leaves nothing behind.
+    The host end is up; the container end stays down until
+    :func:`activate_port`, once the host end is wired to its network. On
+    any error the veth pair is removed again before the error is raised,
+    so a failed call leaves nothing behind.
     """
     _check_port(port)
     devname = port['devname']
@@ -282,10 +291,34 @@ def create_port(netns, port):
                 with contextlib.suppress(NetlinkError, OSError):
                     ipr.link('del', ifname=devname)
                 raise
-            LOG.debug('veth %s <-> %s in %s: %s, MTU %s, %s, routes %s',
-                      devname, ifname, netns, mac, mtu,
-                      port.get('addresses'), port.get('routes'))
+            LOG.debug('veth %s <-> %s in %s: %s, MTU %s, %s', devname,
+                      ifname, netns, mac, mtu, port.get('addresses'))
             return {'ifname': ifname, 'created': True}
+    finally:
+        os.close(ns_fd)
+
+
+@privsep.net_admin_pctxt.entrypoint
+def activate_port(netns, port):
+    """Bring the container end of a port up and add its routes.
+
+    ``port`` is the dict given to :func:`create_port`, with the ``ifname``
+    that it returned. Routes that exist already are kept.
+    """
+    _check_port(port)
+    ifname = _check_ifname(port['ifname'])
+    ns_fd = _open_netns(netns)
+    try:
+        with _ns_iproute(ns_fd) as ipr_ns:
+            index = _index(ipr_ns, ifname)
+            if index is None:
+                raise OSError(errno.ENODEV, 'no interface %s in %s'
+                              % (ifname, netns))
+            _nl('%s up' % ifname, ipr_ns.link, 'set', index=index,
+                state='up')
+            _add_routes(ipr_ns, index, port, ifname)
+            LOG.debug('%s in %s is up, routes %s', ifname, netns,
+                      port.get('routes'))
     finally:
         os.close(ns_fd)
 

@@ -70,7 +70,13 @@ class Peer:
                    command, check=check)
 
     def ping(self, address, tries=10):
-        """True once ``address`` answers a ping (bounded tries)."""
+        """True once ``address`` answers a ping (bounded tries).
+
+        The peer's neighbour entry is flushed first: tests give an address
+        to one new port after another, and nothing announces the change.
+        """
+        run('ip', 'netns', 'exec', self.name, 'ip', 'neigh', 'flush', 'to',
+            address, check=False)
         ping = 'ping6' if ':' in address else 'ping'
         for _ in range(tries):
             out = run('ip', 'netns', 'exec', self.name, BUSYBOX, ping, '-c',
@@ -179,13 +185,17 @@ class NetworkTestCase(testtools.TestCase):
             if 'sent' in out:
                 break
             time.sleep(0.2)
-        for _ in range(20):
+        self.assert_received(container, port, message)
+
+    def assert_received(self, container, port, message):
+        """The listener on ``port`` got ``message`` (bounded wait)."""
+        for _ in range(25):
             got = self.exec(container, 'cat /tmp/got.%d' % port, check=False)
             if message in got:
                 return
             time.sleep(0.2)
-        self.fail('no TCP data reached %s:%d in the container'
-                  % (address, port))
+        self.fail('%r did not reach port %d in the container'
+                  % (message, port))
 
     # Nova objects
 

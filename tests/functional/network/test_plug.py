@@ -90,8 +90,7 @@ class TestPlug(base.NetworkTestCase):
         self.exec(first, 'for i in 1 2 3 4 5; do echo across | '
                   'nc -w 2 %s 7001 && break; sleep 0.3; done'
                   % self.ip(22))
-        self.assertIn('across', self.exec(second, 'sleep 0.3; '
-                                          'cat /tmp/got.7001'))
+        self.assert_received(second, 7001, 'across')
 
     def test_two_vifs_in_order(self):
         """Second VIF is eth1; the default route is the first VIF's."""
