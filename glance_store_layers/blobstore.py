@@ -312,7 +312,6 @@ class BlobStore:
                             target)
                 self._discard_image_dir(target)
         fsync_dir(self.image_root)
-        fsync_dir(self.work_root)
         work.close()
 
     def remove_image(self, image_id):

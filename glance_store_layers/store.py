@@ -32,6 +32,7 @@ import glance_store.driver
 import glance_store.location
 
 from glance_store_layers import blobstore
+from glance_store_layers import hashing
 from glance_store_layers import ingest as ingest_mod
 from glance_store_layers import options
 from glance_store_layers import recipe as recipe_mod
@@ -351,19 +352,28 @@ class Store(glance_store.driver.Store):
                 hashing_algo, verifier):
         md5 = utils.get_hasher('md5', False)
         os_hash = utils.get_hasher(hashing_algo, False)
+        # md5 runs on a helper thread, in parallel with the multihash, the
+        # blob sha256 and the writes done here (see hashing.py).
+        background = hashing.BackgroundHasher(md5)
         splitter = tarsplit.TarSplitter(ingest, self.blob_threshold)
         received = 0
-        for chunk in utils.chunkreadable(image_file, self.WRITE_CHUNKSIZE):
-            received += len(chunk)
-            if image_size and received > image_size:
-                raise exceptions.Invalid(
-                    message='size exceeds: expected %d bytes, got at least '
-                            '%d bytes' % (image_size, received))
-            md5.update(chunk)
-            os_hash.update(chunk)
-            if verifier:
-                verifier.update(chunk)
-            splitter.feed(chunk)
+        try:
+            for piece in utils.chunkreadable(image_file,
+                                             self.WRITE_CHUNKSIZE):
+                # The helper thread needs data nobody can change.
+                chunk = piece if isinstance(piece, bytes) else bytes(piece)
+                received += len(chunk)
+                if image_size and received > image_size:
+                    raise exceptions.Invalid(
+                        message='size exceeds: expected %d bytes, got at '
+                                'least %d bytes' % (image_size, received))
+                background.update(chunk)
+                os_hash.update(chunk)
+                if verifier:
+                    verifier.update(chunk)
+                splitter.feed(chunk)
+        finally:
+            background.finish()
         if image_size and received != image_size:
             raise exceptions.Invalid(
                 message='size mismatch: expected %d bytes, got %d bytes'

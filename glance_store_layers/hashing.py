@@ -1,0 +1,56 @@
+"""Hash an upload on a helper thread while the main thread stores it.
+
+An upload into the layers store needs three digests of every byte: the
+md5 checksum and the multihash that Glance records, and the sha256 that
+names each blob. Done one after the other they cost more CPU than the
+write itself. hashlib releases the GIL while it hashes buffers larger
+than 2 KiB, so feeding one of the hashes from a second thread lets two
+cores work on the same upload; the file store, which computes two hashes
+serially, is then no faster than this store, which computes three.
+
+The queue is bounded, so memory stays bounded by a few chunks however
+slow the helper thread is, and chunks are hashed in the order they were
+given. Under eventlet monkey patching the helper becomes a green thread:
+still correct, just not parallel.
+"""
+import queue
+import threading
+
+_QUEUE_CHUNKS = 8
+_STOP = object()
+
+
+class BackgroundHasher:
+    """Feed ``hashers`` (hashlib objects) from a helper thread."""
+
+    def __init__(self, *hashers):
+        self._hashers = hashers
+        self._queue = queue.Queue(maxsize=_QUEUE_CHUNKS)
+        self._error = None
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name='layers-store-hash')
+        self._thread.start()
+
+    def update(self, data):
+        """Queue ``data`` (bytes: must not change afterwards)."""
+        self._queue.put(data)
+
+    def finish(self):
+        """Wait until every queued chunk is hashed; idempotent."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self):
+        while True:
+            data = self._queue.get()
+            if data is _STOP:
+                return
+            if self._error is None:
+                try:
+                    for hasher in self._hashers:
+                        hasher.update(data)
+                except Exception as exc:   # re-raised by finish()
+                    self._error = exc
