@@ -217,7 +217,11 @@ class BlobStore:
             try:
                 os.link(canonical, link)
                 created = False     # published by someone else meanwhile
-            except FileNotFoundError:
+            except OSError as exc:
+                if exc.errno == errno.EMLINK:
+                    self._retire(canonical)
+                elif exc.errno != errno.ENOENT:
+                    raise
                 os.link(tmp_path, canonical)
                 created = True
         if created:
@@ -239,8 +243,25 @@ class BlobStore:
                           st.st_size, size)
                 os.unlink(canonical)
                 return False
-            os.link(canonical, link)
+            try:
+                os.link(canonical, link)
+            except OSError as exc:
+                if exc.errno != errno.EMLINK:
+                    raise
+                self._retire(canonical)
+                return False
             return True
+
+    @staticmethod
+    def _retire(canonical):
+        """Start a new copy of a blob whose inode has as many hard links
+        as the file system allows (65000 on ext4): the images linking the
+        old inode keep it, new images share the new one. Store lock held.
+        """
+        LOG.info('Blob %s is used by as many images as the file system '
+                 'can link to one file; further images share a new copy',
+                 canonical)
+        os.unlink(canonical)
 
     def release_dir(self, path):
         """Remove an image or work directory and drop unused blobs.

@@ -164,40 +164,48 @@ class Recipe:
         :raises OSError: if it cannot be read (FileNotFoundError included)
         """
         with open(path, 'rb') as f:
-            size, footer_at = _read_head(f)
-            segments = []
-            pos = _HEAD.size
-            total = 0
-            while pos < footer_at:
-                rec = f.read(_REC.size)
-                if len(rec) != _REC.size:
+            return cls.read(f)
+
+    @classmethod
+    def read(cls, f):
+        """Parse and check a recipe from an open binary file.
+
+        :raises RecipeError: if the file is malformed or incomplete
+        """
+        size, footer_at = _read_head(f)
+        segments = []
+        pos = _HEAD.size
+        total = 0
+        while pos < footer_at:
+            rec = f.read(_REC.size)
+            if len(rec) != _REC.size:
+                raise RecipeError('recipe is truncated')
+            kind, length = _REC.unpack(rec)
+            pos += _REC.size
+            if kind == b'I':
+                segments.append(Segment(total, length, INLINE, pos))
+                pos += length
+                f.seek(pos)
+            elif kind == b'B':
+                digest = f.read(DIGEST_SIZE)
+                if len(digest) != DIGEST_SIZE:
                     raise RecipeError('recipe is truncated')
-                kind, length = _REC.unpack(rec)
-                pos += _REC.size
-                if kind == b'I':
-                    segments.append(Segment(total, length, INLINE, pos))
-                    pos += length
-                    f.seek(pos)
-                elif kind == b'B':
-                    digest = f.read(DIGEST_SIZE)
-                    if len(digest) != DIGEST_SIZE:
-                        raise RecipeError('recipe is truncated')
-                    segments.append(Segment(total, length, BLOB,
-                                            digest.hex()))
-                    pos += DIGEST_SIZE
-                else:
-                    raise RecipeError('unknown record type %r' % kind)
-                total += length
-            if pos != footer_at:
-                raise RecipeError('records overrun the footer')
-            foot = f.read(_FOOT.size)
-            if len(foot) != _FOOT.size or foot[:1] != b'F':
-                raise RecipeError('recipe footer is missing')
-            body = f.read(_FOOT.unpack(foot)[1])
-            try:
-                meta = json.loads(body.decode('utf-8'))
-            except ValueError:
-                raise RecipeError('recipe footer is not JSON') from None
+                segments.append(Segment(total, length, BLOB,
+                                        digest.hex()))
+                pos += DIGEST_SIZE
+            else:
+                raise RecipeError('unknown record type %r' % kind)
+            total += length
+        if pos != footer_at:
+            raise RecipeError('records overrun the footer')
+        foot = f.read(_FOOT.size)
+        if len(foot) != _FOOT.size or foot[:1] != b'F':
+            raise RecipeError('recipe footer is missing')
+        body = f.read(_FOOT.unpack(foot)[1])
+        try:
+            meta = json.loads(body.decode('utf-8'))
+        except ValueError:
+            raise RecipeError('recipe footer is not JSON') from None
         if total != size:
             raise RecipeError('segments add up to %d bytes, header says %d'
                               % (total, size))

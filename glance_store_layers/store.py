@@ -198,20 +198,6 @@ class Store(glance_store.driver.Store):
     def _image_id(self, location):
         return _check_image_id(location.store_location.image_id)
 
-    def _load_recipe(self, image_id):
-        path = self._blobs().recipe_path(image_id)
-        try:
-            return recipe_mod.Recipe.load(path)
-        except FileNotFoundError:
-            raise exceptions.NotFound(
-                message='image %s is not in layers store %s'
-                        % (image_id, self.backend_group)) from None
-        except recipe_mod.RecipeError as exc:
-            msg = ('layers store %s is damaged: recipe of image %s: %s'
-                   % (self.backend_group, image_id, exc))
-            LOG.error(msg)
-            raise exceptions.BackendException(msg) from None
-
     @capabilities.check
     def get(self, location, offset=0, chunk_size=None, context=None):
         """Return (iterator over the bytes, number of bytes it yields).
@@ -225,28 +211,34 @@ class Store(glance_store.driver.Store):
         :raises BackendException: if the image's data is damaged
         """
         image_id = self._image_id(location)
-        recipe = self._load_recipe(image_id)
-        offset = max(0, offset or 0)
-        length = max(0, recipe.size - offset)
-        if chunk_size:
-            length = min(length, chunk_size)
-        image_dir = self.blobs.image_path(image_id)
-        needed = {seg.ref for seg, _skip, _take
-                  in recipe.segments_for(offset, length)
-                  if seg.kind == recipe_mod.BLOB}
-        sizes = {s.ref: s.length for s in recipe.segments
-                 if s.kind == recipe_mod.BLOB}
+        # Everything is opened relative to the image directory's fd: the
+        # read sees one image, even if it is deleted (or deleted and
+        # stored again) while the files are being opened.
+        dir_fd = self._open_image_dir(image_id)
         files = {}
+        recipe_file = None
         try:
+            recipe_file = self._open_in(dir_fd, blobstore.RECIPE, image_id)
+            recipe = self._read_recipe(recipe_file, image_id)
+            offset = max(0, offset or 0)
+            length = max(0, recipe.size - offset)
+            if chunk_size:
+                length = min(length, chunk_size)
+            needed = {seg.ref for seg, _skip, _take
+                      in recipe.segments_for(offset, length)
+                      if seg.kind == recipe_mod.BLOB}
+            sizes = {s.ref: s.length for s in recipe.segments
+                     if s.kind == recipe_mod.BLOB}
             for digest in recipe.digests:
-                path = os.path.join(image_dir, digest)
                 try:
                     if digest in needed:
-                        files[digest] = open(path, 'rb')
+                        files[digest] = self._open_in(dir_fd, digest,
+                                                      image_id)
                         actual = os.fstat(files[digest].fileno()).st_size
                     else:
-                        actual = os.stat(path).st_size
+                        actual = os.stat(digest, dir_fd=dir_fd).st_size
                 except FileNotFoundError:
+                    self._check_not_deleted(dir_fd, image_id)
                     raise self._damaged(image_id, digest,
                                         'is missing') from None
                 if actual != sizes[digest]:
@@ -254,20 +246,58 @@ class Store(glance_store.driver.Store):
                         image_id, digest,
                         'has %d bytes, the recipe says %d'
                         % (actual, sizes[digest]))
-            recipe_file = open(self.blobs.recipe_path(image_id), 'rb')
-        except FileNotFoundError:
-            raise exceptions.NotFound(
-                message='image %s was deleted while being opened'
-                        % image_id) from None
         except BaseException:
-            for f in files.values():
-                f.close()
+            for f in [recipe_file, *files.values()]:
+                if f is not None:
+                    f.close()
             raise
+        finally:
+            os.close(dir_fd)
         LOG.debug('Reading %d bytes at offset %d of image %s (%d segments, '
                   '%d blobs)', length, offset, image_id,
                   len(recipe.segments), len(recipe.digests))
         return (ImageReader(recipe_file, recipe, files, offset, length,
                             self.READ_CHUNKSIZE), length)
+
+    def _not_found(self, image_id):
+        return exceptions.NotFound(
+            message='image %s is not in layers store %s'
+                    % (image_id, self.backend_group))
+
+    def _open_image_dir(self, image_id):
+        try:
+            return os.open(self._blobs().image_path(image_id),
+                           os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            raise self._not_found(image_id) from None
+
+    def _open_in(self, dir_fd, name, image_id):
+        """Open ``name`` inside the image directory (read-only)."""
+        def opener(path, flags):
+            return os.open(path, flags, dir_fd=dir_fd)
+        try:
+            return open(name, 'rb', opener=opener)
+        except FileNotFoundError:
+            if name == blobstore.RECIPE:
+                raise self._not_found(image_id) from None
+            raise
+
+    def _check_not_deleted(self, dir_fd, image_id):
+        """A delete removes the recipe before any blob link: if the recipe
+        is gone too, the image was deleted meanwhile, not damaged."""
+        try:
+            os.stat(blobstore.RECIPE, dir_fd=dir_fd)
+        except FileNotFoundError:
+            raise self._not_found(image_id) from None
+
+    def _read_recipe(self, recipe_file, image_id):
+        try:
+            return recipe_mod.Recipe.read(recipe_file)
+        except recipe_mod.RecipeError as exc:
+            msg = ('layers store %s is damaged: recipe of image %s: %s'
+                   % (self.backend_group, image_id, exc))
+            LOG.error(msg)
+            raise exceptions.BackendException(msg) from None
 
     def _damaged(self, image_id, digest, what):
         msg = ('layers store %s is damaged: blob sha256:%s of image %s %s'
@@ -284,9 +314,7 @@ class Store(glance_store.driver.Store):
         try:
             return recipe_mod.read_size(self._blobs().recipe_path(image_id))
         except FileNotFoundError:
-            raise exceptions.NotFound(
-                message='image %s is not in layers store %s'
-                        % (image_id, self.backend_group)) from None
+            raise self._not_found(image_id) from None
         except recipe_mod.RecipeError as exc:
             raise exceptions.BackendException(
                 'layers store %s is damaged: recipe of image %s: %s'
