@@ -110,11 +110,10 @@ class ContainerNetwork:
             made = plumbing.create_port(netns, port)
             port['ifname'] = made['ifname']
             backend.plug(instance, vif, port)
-            if not made['created'] or any(shaping.values()):
-                # A kept port may carry the shaping of an older flavor.
-                plumbing.set_shaping(devname, spec.ifb_name(vif),
-                                     shaping['inbound'],
-                                     shaping['outbound'])
+            # Always: a kept port, or the ifb of a port whose container
+            # died, may carry the shaping of an older flavor.
+            plumbing.set_shaping(devname, spec.ifb_name(vif),
+                                 shaping['inbound'], shaping['outbound'])
             # The instance's side comes up last, wired and shaped.
             plumbing.activate_port(netns, port)
         except nova_exception.NovaException:

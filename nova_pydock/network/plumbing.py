@@ -22,6 +22,7 @@ import os
 import re
 import socket
 import stat
+import struct
 
 from oslo_log import log as logging
 from pyroute2 import IPRoute
@@ -33,6 +34,8 @@ LOG = logging.getLogger(__name__)
 
 CLONE_NEWNET = 0x40000000
 NS_GET_NSTYPE = 0xB703
+SIOCETHTOOL = 0x8946
+ETHTOOL_STXCSUM = 0x17
 IFA_F_NODAD = 0x02
 ETH_P_ALL = 0x0003
 TC_H_INGRESS = 0xFFFF0000
@@ -121,6 +124,18 @@ def _ns_iproute(ns_fd):
     return IPRoute(use_socket=sock, groups=0)
 
 
+def set_tx_checksum(ifname, enabled):
+    """Turn TX checksum offload of ``ifname`` (this thread's netns) on/off.
+
+    Unprivileged helper; callers run it where they may.
+    """
+    value = ctypes.create_string_buffer(
+        struct.pack('II', ETHTOOL_STXCSUM, int(bool(enabled))))
+    ifreq = struct.pack('16sP', ifname.encode(), ctypes.addressof(value))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        fcntl.ioctl(sock.fileno(), SIOCETHTOOL, ifreq)
+
+
 def _write_sysctl(name, value):
     path = '/proc/sys/' + name
     if not os.path.exists(path):
@@ -198,10 +213,15 @@ def _configure_peer(ipr_ns, ns_fd, port, ifname):
         raise OSError(errno.ENODEV, '%s did not arrive in the namespace'
                       % ifname)
     addresses = [ipaddress.ip_interface(a) for a in port.get('addresses', ())]
-    if any(a.version == 6 for a in addresses):
-        # Engines disable IPv6 in a namespace they give no IPv6 network.
-        with _entered(ns_fd):
+    with _entered(ns_fd):
+        if any(a.version == 6 for a in addresses):
+            # Engines disable IPv6 in a namespace they give no IPv6
+            # network.
             _write_sysctl('net/ipv6/conf/%s/disable_ipv6' % ifname, 0)
+        if port.get('tx_checksum') is False:
+            # A userspace datapath gets veth packets without their
+            # checksums filled in and would send them on so.
+            set_tx_checksum(ifname, False)
     for addr in addresses:
         # Neutron's IPAM already made the address unique: no DAD, so it is
         # usable as soon as the instance is reported ACTIVE.
@@ -241,7 +261,8 @@ def create_port(netns, port):
     :param netns: the container's network namespace (path or PID).
     :param port: a dict with ``devname`` (host end), ``ifname`` (name in
         the container; None picks the first free ``ethN``), ``mac``,
-        ``mtu`` (None leaves the kernel's), ``addresses`` (``addr/prefix``
+        ``mtu`` (None leaves the kernel's), ``tx_checksum`` (False turns
+        the offload off), ``addresses`` (``addr/prefix``
         strings) and ``routes`` (dicts with ``dst``, ``gateway`` and, for
         default routes, ``default``: an existing default route is kept;
         they are added by :func:`activate_port`).

@@ -143,10 +143,19 @@ def port_spec(vif, ifname=None):
         'ifname': ifname,
         'mac': vif['address'].lower(),
         'mtu': _mtu(vif),
+        'tx_checksum': not _userspace_datapath(vif),
         'addresses': addresses,
         'routes': routes,
         'gateways': gateways,
     }
+
+
+def _userspace_datapath(vif):
+    """True for an OVS port on a userspace (netdev, DPDK) datapath."""
+    return (vif['type'] == model.VIF_TYPE_OVS and
+            (vif.get('details') or {}).get(
+                model.VIF_DETAILS_OVS_DATAPATH_TYPE) ==
+            model.VIF_DETAILS_OVS_DATAPATH_NETDEV)
 
 
 def _checked_ip(port_id, value, version, what):

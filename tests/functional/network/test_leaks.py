@@ -37,6 +37,8 @@ class TestNoLeaks(base.NetworkTestCase):
                                   mtu=1400)]
             ours.update(v['devname'] for v in vifs)
             ours.update(spec.ifb_name(v) for v in vifs)
+            # Should an assertion stop the loop (unplug is idempotent).
+            self.addCleanup(self.network.unplug, instance, vifs)
             self.assertEqual(['eth0', 'eth1'],
                              self.network.plug(instance, vifs, netns))
             if cycle in (0, CYCLES - 1):
