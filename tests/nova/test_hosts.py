@@ -1,0 +1,143 @@
+"""Compute hosts on the engine: what Nova and Placement learn of them, and
+two nova-compute services sharing one engine."""
+import os
+
+import nova.conf
+import os_resource_classes as orc
+
+from tests.nova import base
+
+CONF = nova.conf.CONF
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+
+def _host_memory_mb():
+    with open('/proc/meminfo') as f:
+        for line in f:
+            if line.startswith('MemTotal:'):
+                return int(line.split()[1]) * 1024 // MIB
+    raise AssertionError('no MemTotal in /proc/meminfo')
+
+
+class TestHypervisor(base.PyDockTestCase):
+
+    def test_compute_node_up_and_inventory_matches_host(self):
+        host = self.hosts[0]
+        data_root = self._engine.info()['DockerRootDir']
+        stat = os.statvfs(data_root)
+        vcpus = len(os.sched_getaffinity(0))
+        memory_mb = _host_memory_mb()
+        disk_gb = stat.f_blocks * stat.f_frsize // GIB
+
+        services = self.admin_api.get_services(binary='nova-compute',
+                                               host=host)
+        self.assertEqual(1, len(services))
+        self.assertEqual('up', services[0]['state'])
+        self.assertEqual('enabled', services[0]['status'])
+
+        # ``openstack hypervisor show`` (microversion 2.87 still shows the
+        # resource fields).
+        self.admin_api.microversion = '2.87'
+        try:
+            hypervisors = self.admin_api.api_get(
+                '/os-hypervisors/detail').body['hypervisors']
+        finally:
+            self.admin_api.microversion = self.microversion
+        self.assertEqual([host],
+                         [h['hypervisor_hostname'] for h in hypervisors])
+        hypervisor = hypervisors[0]
+        self.assertEqual('up', hypervisor['state'])
+        self.assertEqual('docker', hypervisor['hypervisor_type'])
+        self.assertEqual(vcpus, hypervisor['vcpus'])
+        self.assertEqual(memory_mb, hypervisor['memory_mb'])
+        self.assertEqual(disk_gb, hypervisor['local_gb'])
+        self.assertEqual(host, hypervisor['service']['host'])
+
+        rp_uuid = self._get_provider_uuid_by_host(host)
+        inventory = self._get_provider_inventory(rp_uuid)
+        self.assertEqual({orc.VCPU, orc.MEMORY_MB, orc.DISK_GB},
+                         set(inventory))
+        self.assertEqual(vcpus, inventory[orc.VCPU]['total'])
+        self.assertEqual(CONF.reserved_host_cpus,
+                         inventory[orc.VCPU]['reserved'])
+        self.assertEqual(CONF.initial_cpu_allocation_ratio,
+                         inventory[orc.VCPU]['allocation_ratio'])
+        self.assertEqual(memory_mb, inventory[orc.MEMORY_MB]['total'])
+        self.assertEqual(CONF.reserved_host_memory_mb,
+                         inventory[orc.MEMORY_MB]['reserved'])
+        self.assertEqual(CONF.initial_ram_allocation_ratio,
+                         inventory[orc.MEMORY_MB]['allocation_ratio'])
+        self.assertEqual(disk_gb, inventory[orc.DISK_GB]['total'])
+        self.assertEqual(CONF.initial_disk_allocation_ratio,
+                         inventory[orc.DISK_GB]['allocation_ratio'])
+
+        # A server's flavor is what Placement counts against the host.
+        flavor_id = self.container_flavor(memory_mb=64, vcpus=1)
+        server = self.boot(self.service_image('inventory')['id'], flavor_id)
+        self.assertEqual(
+            {orc.VCPU: 1, orc.MEMORY_MB: 64, orc.DISK_GB: 1},
+            self._get_provider_usages(rp_uuid))
+        self.delete(server)
+        self.assertEqual(
+            {orc.VCPU: 0, orc.MEMORY_MB: 0, orc.DISK_GB: 0},
+            self._get_provider_usages(rp_uuid))
+
+
+class TestTwoComputes(base.PyDockTestCase):
+    """Two nova-compute services, two host names, one engine."""
+
+    compute_hosts = 2
+
+    def test_spread_own_containers_isolated_delete(self):
+        flavor = self.container_flavor()
+        image = self.service_image('pair')
+        servers = [self.boot(image['id'], flavor) for _ in range(2)]
+        by_host = {s['OS-EXT-SRV-ATTR:host']: s for s in servers}
+        self.assertEqual(set(self.hosts), set(by_host))
+        # One load of the image serves both hosts: the engine is shared.
+        self.assertEqual(1, self.glance.downloads[image['id']])
+
+        for host, server in by_host.items():
+            self._assertHostHolds(host, [server])
+
+        gone_host, kept_host = self.hosts
+        gone, kept = by_host[gone_host], by_host[kept_host]
+        started = self.inspect(kept)['State']['StartedAt']
+        self.delete(gone)
+        self.assertNoContainer(gone)
+        self._assertHostHolds(gone_host, [])
+        self._assertUntouched(kept, started)
+
+        # A fresh nova-compute on the emptied host (new driver, init_host
+        # on the shared engine) and a round of periodic tasks leave the
+        # other host's container alone.
+        self.computes[gone_host] = self.restart_compute_service(
+            self.computes[gone_host], keep_hypervisor_state=False)
+        self._run_periodics()
+        self._assertHostHolds(gone_host, [])
+        self._assertHostHolds(kept_host, [kept])
+        self._assertUntouched(kept, started)
+
+        self.delete(kept)
+        self.assertNoContainer(kept)
+        self.assertEqual([], self.engine_containers())
+
+    def _assertHostHolds(self, host, servers):
+        driver = self.computes[host].manager.driver
+        self.assertEqual([s['id'] for s in servers],
+                         driver.list_instance_uuids())
+        self.assertEqual(
+            [s['OS-EXT-SRV-ATTR:instance_name'] for s in servers],
+            driver.list_instances())
+        self.assertEqual(['/nova-%s' % s['id'] for s in servers],
+                         [c['Names'][0]
+                          for c in self.engine_containers(host)])
+
+    def _assertUntouched(self, server, started):
+        details = self.inspect(server)
+        self.assertTrue(details['State']['Running'])
+        self.assertEqual(started, details['State']['StartedAt'])
+        server = self.api.get_server(server['id'])
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual(1, server['OS-EXT-STS:power_state'])
