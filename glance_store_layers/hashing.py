@@ -1,17 +1,20 @@
-"""Hash an upload on a helper thread while the main thread stores it.
+"""Hash an upload on helper threads while the main thread stores it.
 
 An upload into the layers store needs three digests of every byte: the
 md5 checksum and the multihash that Glance records, and the sha256 that
 names each blob. Done one after the other they cost more CPU than the
 write itself. hashlib releases the GIL while it hashes buffers larger
-than 2 KiB, so feeding one of the hashes from a second thread lets two
-cores work on the same upload; the file store, which computes two hashes
-serially, is then no faster than this store, which computes three.
+than 2 KiB, so the store feeds md5 and the multihash each from its own
+helper thread and computes the sha256 and writes on the main thread:
+with free cores, three hashes then take less wall time than the file
+store's two done serially. On a machine whose cores are all busy the
+gain shrinks to nothing, and the cost is the extra sha256 (about a
+quarter more CPU than the file store, see tools/bench-store).
 
-The queue is bounded, so memory stays bounded by a few chunks however
-slow the helper thread is, and chunks are hashed in the order they were
-given. Under eventlet monkey patching the helper becomes a green thread:
-still correct, just not parallel.
+Each queue is bounded, so memory stays bounded by a few chunks however
+slow a helper is, and chunks are hashed in the order they were given.
+Under eventlet monkey patching the helpers become green threads: still
+correct, just not parallel.
 """
 import queue
 import threading

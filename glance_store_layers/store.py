@@ -380,9 +380,10 @@ class Store(glance_store.driver.Store):
                 hashing_algo, verifier):
         md5 = utils.get_hasher('md5', False)
         os_hash = utils.get_hasher(hashing_algo, False)
-        # md5 runs on a helper thread, in parallel with the multihash, the
-        # blob sha256 and the writes done here (see hashing.py).
-        background = hashing.BackgroundHasher(md5)
+        # md5 and the multihash run on helper threads, in parallel with
+        # the blob sha256 and the writes done here (see hashing.py).
+        helpers = [hashing.BackgroundHasher(md5),
+                   hashing.BackgroundHasher(os_hash)]
         splitter = tarsplit.TarSplitter(ingest, self.blob_threshold)
         received = 0
         try:
@@ -395,13 +396,14 @@ class Store(glance_store.driver.Store):
                     raise exceptions.Invalid(
                         message='size exceeds: expected %d bytes, got at '
                                 'least %d bytes' % (image_size, received))
-                background.update(chunk)
-                os_hash.update(chunk)
+                for helper in helpers:
+                    helper.update(chunk)
                 if verifier:
                     verifier.update(chunk)
                 splitter.feed(chunk)
         finally:
-            background.finish()
+            for helper in helpers:
+                helper.finish()
         if image_size and received != image_size:
             raise exceptions.Invalid(
                 message='size mismatch: expected %d bytes, got %d bytes'
