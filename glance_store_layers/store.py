@@ -56,6 +56,30 @@ def _check_image_id(image_id):
     return image_id
 
 
+class _UploadReadError(Exception):
+    """Reading the upload failed; ``original`` is what the source raised.
+
+    Kept apart from OSError raised by the store's own writes, which become
+    StorageFull, StorageWriteDenied or BackendException.
+    """
+
+    def __init__(self, original):
+        super().__init__(str(original))
+        self.original = original
+
+
+def _read_upload(image_file, chunk_size):
+    pieces = iter(utils.chunkreadable(image_file, chunk_size))
+    while True:
+        try:
+            piece = next(pieces)
+        except StopIteration:
+            return
+        except OSError as exc:
+            raise _UploadReadError(exc) from exc
+        yield piece
+
+
 class StoreLocation(glance_store.location.StoreLocation):
     """``layers://<backend>/<image id>``."""
 
@@ -354,6 +378,14 @@ class Store(glance_store.driver.Store):
                 ingest, image_id, image_file, image_size, hashing_algo,
                 verifier)
             blobs.commit(work, image_id)
+        except _UploadReadError as exc:
+            # The client's data stream failed, not the store: clean up
+            # and let Glance see the original error.
+            self._abort(ingest, work)
+            LOG.warning('Upload of image %s to layers store %s failed '
+                        'while reading the data: %s', image_id,
+                        self.backend_group, exc.original)
+            raise exc.original from None
         except blobstore.ImageExistsError:
             work.abort()
             raise exceptions.Duplicate(
@@ -387,8 +419,7 @@ class Store(glance_store.driver.Store):
         splitter = tarsplit.TarSplitter(ingest, self.blob_threshold)
         received = 0
         try:
-            for piece in utils.chunkreadable(image_file,
-                                             self.WRITE_CHUNKSIZE):
+            for piece in _read_upload(image_file, self.WRITE_CHUNKSIZE):
                 # The helper thread needs data nobody can change.
                 chunk = piece if isinstance(piece, bytes) else bytes(piece)
                 received += len(chunk)

@@ -234,13 +234,17 @@ class TestErrors(base.LayersStoreTestCase):
         self.assert_clean()
 
     def test_failing_source_leaves_nothing(self):
-        def boom():
-            raise RuntimeError('client went away')
-        source = HookedReader(self.data, len(self.data) // 2, boom)
-        self.assertRaises(RuntimeError, self.add, 'boom', self.data,
-                          source=source)
-        self.assertEqual([], self.blob_files())
-        self.assert_clean()
+        for error in (RuntimeError('client went away'),
+                      ConnectionResetError('connection reset')):
+            def boom(error=error):
+                raise error
+            source = HookedReader(self.data, len(self.data) // 2, boom)
+            # The source's own error reaches Glance, not a store error.
+            exc = self.assertRaises(type(error), self.add, 'boom',
+                                    self.data, source=source)
+            self.assertIs(error, exc)
+            self.assertEqual([], self.blob_files())
+            self.assert_clean()
 
     def test_get_and_delete_missing(self):
         self.assertRaises(exceptions.NotFound, self.read,
