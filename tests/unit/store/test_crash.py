@@ -77,6 +77,35 @@ class TestKilledUpload(base.LayersStoreTestCase):
         self.assertEqual([], self.work_entries())
         self.assertEqual([], self.blob_files())
 
+    def test_concurrent_uploads_from_processes(self):
+        # Several glance-api workers are several processes: the same
+        # sharing, between processes that only meet through the disk.
+        children = []
+        datas = []
+        for i in range(3):
+            data = archives.docker_archive(
+                [self.base, archives.layer_tar('p%d' % i, 30000)])
+            path = os.path.join(os.path.dirname(self.datadir),
+                                'p%d.tar' % i)
+            with open(path, 'wb') as f:
+                f.write(data)
+            datas.append(data)
+            child = subprocess.Popen(
+                [sys.executable, '-m', 'tests.unit.store.crashchild',
+                 self.datadir, 'p%d' % i, path, str(len(data) + 1)],
+                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.addCleanup(child.kill)
+            children.append(child)
+        for child in children:
+            out, err = child.communicate(timeout=120)
+            self.assertEqual(0, child.returncode, err.decode()[-2000:])
+            self.assertEqual(b'finished\n', out)
+        for i, data in enumerate(datas):
+            self.assertEqual(data, self.read('layers://fast/p%d' % i))
+        self.assertEqual(4, os.stat(self._canonical()).st_nlink)
+        self.assertEqual(4, len(self.blob_files()))
+        self.assert_clean()
+
     def test_live_upload_is_not_swept(self):
         self.add('other', self.data)
         work = self.store.blobs.new_work()

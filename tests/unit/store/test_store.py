@@ -4,6 +4,7 @@ import hashlib
 import io
 import os
 import random
+import tarfile
 import threading
 
 from glance_store import capabilities
@@ -133,6 +134,22 @@ class TestRoundTrips(base.LayersStoreTestCase):
         self.assertEqual(self.base, content)
         self.assertEqual(hashlib.sha256(content).hexdigest(),
                          os.path.basename(path))
+
+    def test_names_inside_the_archive_are_not_trusted(self):
+        # An OCI archive whose blob names lie about their content: the
+        # store names blobs by the sha256 it computes, so the lie neither
+        # lands in the store nor collides with the real layer.
+        liar = hashlib.sha256(b'something else').hexdigest()
+        real = hashlib.sha256(self.base).hexdigest()
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode='w',
+                          format=tarfile.PAX_FORMAT) as tar:
+            info = tarfile.TarInfo('blobs/sha256/' + liar)
+            info.size = len(self.base)
+            tar.addfile(info, io.BytesIO(self.base))
+        self._round_trip('forged', buf.getvalue())
+        names = [os.path.basename(p) for p in self.blob_files()]
+        self.assertEqual([real], names)
 
     def _check_stored_whole(self, image_id, data):
         self._round_trip(image_id, data)
