@@ -152,12 +152,16 @@ class Ingest:
     # -- internals ------------------------------------------------------------
 
     def _adopt(self, blob):
-        if self.work.adopt(blob.file, blob.path, blob.sha256.hexdigest(),
-                           blob.size):
+        digest = blob.sha256.hexdigest()
+        if self.work.adopt(blob.file, blob.path, digest, blob.size):
             self.new_blobs += 1
             self.new_bytes += blob.size
+            LOG.debug('Image %s: new blob sha256:%s (%d bytes)',
+                      self.image_id, digest, blob.size)
         else:
             self.reused_blobs += 1
+            LOG.debug('Image %s: blob sha256:%s (%d bytes) already stored',
+                      self.image_id, digest, blob.size)
 
     def _restart_recipe(self):
         self._recipe_file.seek(0)
