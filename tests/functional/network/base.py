@@ -161,9 +161,13 @@ class NetworkTestCase(testtools.TestCase):
         return output
 
     def listen(self, container, port=7777):
-        """A ``nc -l`` in the container that writes what it gets."""
+        """A ``nc -l`` in the container that writes what it gets.
+
+        Its input stays open, so it never closes the connection first (nc
+        would make the sender stop early).
+        """
         exec_id = self.api.exec_create(
-            container, ['sh', '-c', 'nc -l -p %d > /tmp/got.%d'
+            container, ['sh', '-c', 'sleep 60 | nc -l -p %d > /tmp/got.%d'
                         % (port, port)])
         self.api.exec_start(exec_id, detach=True)
         for _ in range(50):

@@ -1,6 +1,11 @@
 """Neutron ports into real containers on this machine's kernel."""
 import json
+import os
+import subprocess
 import time
+
+import fixtures
+from testtools import content
 
 from nova_pydock.network import exception
 from nova_pydock.network import spec
@@ -183,6 +188,58 @@ class TestPlug(base.NetworkTestCase):
         self.network.unplug(instance, [vif])
         self.assertNotIn(tap, base.host_links())
         self.assertNotIn(ifb, base.host_links())
+
+    def test_shaping_limits_throughput(self):
+        """512 KiB each way at 200 KB/s takes seconds, not milliseconds."""
+        container = self.start_container()
+        instance = self.make_instance({
+            'quota:vif_inbound_average': '200',
+            'quota:vif_inbound_burst': '16',
+            'quota:vif_outbound_average': '200',
+            'quota:vif_outbound_burst': '16'})
+        self.plug(instance, [self.vif(72)], container)
+        size = 512 * 1024
+        send = 'dd if=/dev/zero bs=1024 count=512 2>/dev/null | '
+        # Into the instance: the host end's htb.
+        self.listen(container, 7100)
+        started = time.monotonic()
+        self.peer.sh(send + '%s nc -w 1 %s 7100' % (base.BUSYBOX,
+                                                      self.ip(72)))
+        inbound = self.wait_for_size(
+            lambda: int(self.exec(container, 'wc -c < /tmp/got.7100')),
+            size, started)
+        # Out of the instance: the ifb's htb.
+        received = self.useFixture(fixtures.TempDir()).join('got')
+        listener = subprocess.Popen(
+            ['ip', 'netns', 'exec', self.peer.name, base.BUSYBOX, 'sh', '-c',
+             'sleep 60 | %s nc -l -p 7200 > %s' % (base.BUSYBOX,
+                                                    received)])
+        self.addCleanup(listener.wait, 10)
+        self.addCleanup(listener.kill)
+        for _ in range(50):
+            if ':7200 ' in self.peer.sh('%s netstat -ltn' % base.BUSYBOX):
+                break
+            time.sleep(0.1)
+        started = time.monotonic()
+        self.exec(container, send + 'nc -w 1 %s 7200' % self.ip(1))
+        outbound = self.wait_for_size(
+            lambda: os.path.getsize(received), size, started)
+        self.addDetail('throughput', content.text_content(
+            '512 KiB in %.2f s inbound, %.2f s outbound' % (inbound,
+                                                            outbound)))
+        # 200 KB/s: about 2.5 s; unshaped, a veth pair moves it in ms.
+        self.assertGreater(inbound, 1.5)
+        self.assertGreater(outbound, 1.5)
+
+    def wait_for_size(self, measure, size, started, timeout=30):
+        while time.monotonic() - started < timeout:
+            try:
+                if measure() >= size:
+                    return time.monotonic() - started
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        self.fail('%d bytes did not arrive in %d s' % (size, timeout))
 
 
 class TestPlugErrors(base.NetworkTestCase):
