@@ -150,6 +150,21 @@ class TestPlug(base.NetworkTestCase):
         self.assertTrue(self.peer.ping(self.ip(51)))
         self.assert_tcp(self.peer, container, self.ip(51))
 
+    def test_stale_host_device_is_replaced(self):
+        """A device of the port's name leading elsewhere is replaced.
+
+        After a restart the old namespace (and its pair) may outlive the
+        process for a moment; plug must not keep its host end.
+        """
+        container = self.start_container()
+        vif = self.vif(62)
+        base.run('ip', 'link', 'add', vif['devname'], 'type', 'veth',
+                 'peer', 'name', 'pys' + base.short_id())
+        self.addCleanup(base.run, 'ip', 'link', 'del', vif['devname'],
+                        check=False)
+        self.plug(self.make_instance(), [vif], container)
+        self.assertTrue(self.peer.ping(self.ip(62)))
+
     def test_plug_is_idempotent(self):
         """A second plug (e.g. plug_vifs at compute start) keeps ports."""
         container = self.start_container()
