@@ -10,8 +10,9 @@ caller turns those into Nova exceptions. Nothing here knows about Nova.
 A container's namespace is given as a path: the engine's bind mount of it
 (``inspect['NetworkSettings']['SandboxKey']``) or ``/proc/<pid>/ns/net``;
 an integer is taken as a PID. The calling thread enters the namespace only
-long enough to open a netlink socket and to write one sysctl, then returns
-to its own namespace: the socket keeps working in the container's.
+long enough to open a netlink socket (and to write a sysctl or make an
+ethtool call), then returns to its own namespace: the socket keeps working
+in the container's.
 """
 import contextlib
 import ctypes
@@ -41,7 +42,6 @@ ETH_P_ALL = 0x0003
 TC_H_INGRESS = 0xFFFF0000
 HTB_ROOT = 0x10000
 HTB_CLASS = 0x10001
-IFNAMSIZ = 15
 RESOLV_CONF_MAX = 64 * 1024
 _IFNAME_RE = re.compile(r'^[A-Za-z0-9_.:-]{1,15}$')
 
@@ -180,13 +180,13 @@ def _peer_in_ns(ipr_ns, host_index, mac):
 
 
 def _host_mac(mac):
-    """MAC of the host end: the port's with first byte 0xfe.
+    """MAC of the host end: the port's with first byte 0xfe (or 0xfa).
 
     A linux bridge takes the lowest MAC of its ports as its own; 0xfe keeps
-    the instance's ports from ever being that one (libvirt does the same
-    for tap devices).
+    the instance's ports from ever being that one, and the host end never
+    shares the container end's MAC (libvirt does the same for taps).
     """
-    return 'fe' + mac[2:]
+    return ('fa' if mac[:2].lower() == 'fe' else 'fe') + mac[2:]
 
 
 def _check_port(port):
@@ -368,12 +368,6 @@ def delete_port(devname, ifb_name=None):
             else:
                 removed.append(name)
     return removed
-
-
-@privsep.net_admin_pctxt.entrypoint
-def device_exists(devname):
-    with IPRoute(groups=0) as ipr:
-        return _index(ipr, _check_ifname(devname)) is not None
 
 
 @privsep.net_admin_pctxt.entrypoint

@@ -37,6 +37,8 @@ class TestChecks(testtools.TestCase):
     def test_host_mac(self):
         self.assertEqual('fe:16:3e:00:00:01',
                          plumbing._host_mac('fa:16:3e:00:00:01'))
+        self.assertEqual('fa:16:3e:00:00:01',
+                         plumbing._host_mac('FE:16:3e:00:00:01'))
 
     def test_port_checks(self):
         good = {'devname': 'tapx', 'ifname': 'eth0',
