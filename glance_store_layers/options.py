@@ -33,9 +33,9 @@ Size in bytes of the pieces the store reads from an upload and returns
 from a download.
 
 Bigger pieces cost a little more memory per request and a little less
-CPU per byte. Memory use of one upload is bounded by about 17 pieces
-(the one being handled and the queues of the two hashing threads) plus
-2 MiB of write and header buffers: about 3 MiB with the default.
+CPU per byte. Memory use of one upload is bounded by about 6 MiB
+(batches queued for the two hashing threads, a write buffer and
+buffered archive headers) plus a few pieces.
 
 Possible values:
     * Any integer of at least 4096

@@ -151,7 +151,9 @@ class TestEdges(base.LayersStoreTestCase):
 
     def test_memory_is_bounded(self):
         # 48 MiB in, 48 MiB out, a whole blob re-homed from a truncated
-        # stream: Python allocations stay a few MiB at most.
+        # stream: Python allocations stay within the documented ~6 MiB
+        # (see the layers_store_chunk_size help) plus the test's own
+        # 1 MiB source pieces.
         sizes = [40 * MIB, 8 * MIB]
         digest = hashlib.sha256()
         for piece in streamed_archive(sizes)():
@@ -164,7 +166,7 @@ class TestEdges(base.LayersStoreTestCase):
                 self.conf, 'big', IterReader(streamed_archive(sizes)()), 0,
                 base.BACKEND, 'sha512')
 
-        self.assertLess(self._peak_memory(add), 6 * MIB)
+        self.assertLess(self._peak_memory(add), 8 * MIB)
         self.assertGreater(total, 48 * MIB)
 
         check = hashlib.sha256()
@@ -186,7 +188,7 @@ class TestEdges(base.LayersStoreTestCase):
                 self.conf, 'short', IterReader(short), 0, base.BACKEND,
                 'sha512')
 
-        self.assertLess(self._peak_memory(add_truncated), 6 * MIB)
+        self.assertLess(self._peak_memory(add_truncated), 8 * MIB)
         self.assertEqual(1, test_store.report.collect(
             self.datadir)['images_not_split'])
         self.assert_clean()
