@@ -16,15 +16,20 @@ import uuid
 
 import fixtures
 from nova import test
+import nova.conf
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import integrated_helpers
 from nova.tests.functional.api import client as api_client
+from vif_plug_ovs import ovs as vif_plug_ovs
 
 from nova_pydock import driver as pydock_driver
 from tests import engine
 from tests import images as test_images
 from tests.nova import fixtures as pydock_fixtures
+from tests.nova import network
+
+CONF = nova.conf.CONF
 
 # The nova wheel installs its paste pipeline under <prefix>/etc/nova.
 API_PASTE = os.path.join(sysconfig.get_path('data'), 'etc', 'nova',
@@ -93,6 +98,13 @@ class PyDockTestCase(test.TestCase,
         super().setUp()
         self.useFixture(pydock_fixtures.HostInspectionFixture())
         self.useFixture(pydock_fixtures.SQLAlchemy21Fixture())
+        self.useFixture(pydock_fixtures.PrivsepDaemonsFixture())
+        # os-vif's OVS plugin talks to the local ovsdb-server, as an
+        # operator configures it ([os_vif_ovs] ovsdb_connection).
+        CONF.register_opts(vif_plug_ovs.OvsPlugin.CONFIG_OPTS,
+                           group='os_vif_ovs')
+        self.flags(ovsdb_connection='unix:' + network.OVSDB_SOCKET,
+                   group='os_vif_ovs')
         self.flags(compute_driver=self.compute_driver)
         self.flags(api_paste_config=API_PASTE, group='wsgi')
         # Each real compute host keeps its node identity in its own
@@ -109,7 +121,7 @@ class PyDockTestCase(test.TestCase,
             _resources_with_node_uuid)
 
         self.policy = self.useFixture(nova_fixtures.RealPolicyFixture())
-        self.neutron = self.useFixture(nova_fixtures.NeutronFixture(self))
+        self.neutron = self.useFixture(pydock_fixtures.NeutronFixture(self))
         self.glance = self.useFixture(
             pydock_fixtures.StreamingGlanceFixture(self))
         self.useFixture(nova_fixtures.CinderFixture(self))
@@ -179,6 +191,13 @@ class PyDockTestCase(test.TestCase,
     def engine_status(self, server):
         return self.inspect(server)['State']['Status']
 
+    def ovs_network(self):
+        """A Neutron port on an OVS bridge with a peer namespace."""
+        why = network.ovs_unavailable()
+        if why:
+            self.skipTest(why)
+        return self.useFixture(network.OvsNetwork(self.neutron))
+
     # -- images and flavors -----------------------------------------------
 
     def docker_image(self, archive=None, data=None, container_format='docker',
@@ -212,11 +231,12 @@ class PyDockTestCase(test.TestCase,
 
     # -- servers ----------------------------------------------------------
 
-    def boot(self, image_id, flavor_id, status='ACTIVE', host=None):
+    def boot(self, image_id, flavor_id, status='ACTIVE', host=None,
+             networks='none'):
         body = {'server': {
             'name': 'srv-%s' % uuid.uuid4().hex[:8],
             'imageRef': image_id, 'flavorRef': flavor_id,
-            'networks': 'none'}}
+            'networks': networks}}
         if host:
             body['server']['host'] = host
         server = self.api.post_server(body)

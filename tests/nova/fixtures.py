@@ -7,6 +7,10 @@
   keeps image data (real ``docker save`` archives) as files, streams them
   back in chunks, and consumes the iterator that a snapshot uploads through
   ``update(..., data=<iterator>)``.
+* :class:`NeutronFixture`: Nova's, with subnets filtered as Neutron
+  filters them.
+* :class:`PrivsepDaemonsFixture`: privileged calls go through real
+  privsep daemons, as in a deployment.
 * :class:`SQLAlchemy21Fixture`: lets Nova's own code run on SQLAlchemy
   2.1 under the harness's warning rules.
 * :class:`HostInspectionFixture`: Nova's ``TestCase`` poisons host
@@ -19,12 +23,19 @@ import collections
 import io
 import os
 import posix
+import sys
 import threading
 import warnings
 
 import fixtures
 from nova.tests.fixtures import glance as glance_fixture
+from nova.tests.fixtures import neutron as neutron_fixture
+from oslo_config import cfg
+from oslo_privsep import daemon as privsep_daemon
 from sqlalchemy import exc as sqla_exc
+from vif_plug_ovs import privsep as ovs_privsep
+
+from nova_pydock.network import privsep as pydock_privsep
 
 CHUNK = 64 * 1024
 
@@ -109,6 +120,55 @@ class StreamingGlanceFixture(glance_fixture.GlanceFixture):
             os.unlink(self._data_path(image_id))
 
 
+class NeutronFixture(neutron_fixture.NeutronFixture):
+    """Nova's Neutron stand-in, answering ``list_subnets`` like Neutron.
+
+    The original returns every subnet it knows whatever the filter, so a
+    port on a network of a test got the fixture's own subnets next to its
+    own, one of them with host bits in its CIDR (``192.168.1.1/24``),
+    which Neutron never returns and the driver refuses to plumb.
+    """
+
+    def list_subnets(self, retrieve_all=True, **_params):
+        return {'subnets': self._list_resource(self._subnets, retrieve_all,
+                                               **_params)}
+
+
+# PrivsepNoHelperFixture replaces it per test; the original.
+_REAL_ROOTWRAP_CHANNEL = privsep_daemon.RootwrapClientChannel
+# The privsep contexts of what nova-compute runs here: the driver's network
+# plumbing and os-vif's OVS plugin.
+PRIVSEP_CONTEXTS = (pydock_privsep.net_admin_pctxt, ovs_privsep.vif_plug)
+
+
+class PrivsepDaemonsFixture(fixtures.Fixture):
+    """Real privsep daemons for the driver's and os-vif's privileged calls.
+
+    Nova's ``PrivsepNoHelperFixture`` replaces
+    ``oslo_privsep.daemon.RootwrapClientChannel`` so that no unit test
+    starts a daemon by accident. Plugging a Neutron port needs two: the
+    driver's (``nova_pydock.network.privsep.net_admin_pctxt``: veth pairs,
+    addresses, routes in the container's namespace) and os-vif's OVS
+    plugin's. The channel is given back, and each context's
+    ``helper_command`` is this environment's ``privsep-helper`` without
+    sudo (the tests run as root; a deployment goes through rootwrap). The
+    daemons are stopped at cleanup, so none outlives its test.
+    """
+
+    def _setUp(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'oslo_privsep.daemon.RootwrapClientChannel',
+            _REAL_ROOTWRAP_CHANNEL))
+        helper = os.path.join(os.path.dirname(sys.executable),
+                              'privsep-helper')
+        for context in PRIVSEP_CONTEXTS:
+            group = context.cfg_section
+            cfg.CONF.set_override('helper_command', helper, group=group)
+            self.addCleanup(cfg.CONF.clear_override, 'helper_command',
+                            group=group)
+            self.addCleanup(context.stop)
+
+
 # The harness replaces ``os.uname`` and ``builtins.open`` per test; these
 # are the originals (``posix.uname`` and ``io.open`` are never patched).
 _REAL_UNAME = posix.uname
@@ -144,10 +204,11 @@ class HostInspectionFixture(fixtures.Fixture):
       ``/sys/devices``, where that link leads) to find the disk of the
       engine's data root. Only those ``uevent`` files are let through;
       every other ``/sys`` read stays poisoned.
-    * Still poisoned, because the driver does not use them yet:
-      ``os.path.isdir``/``os.listdir``/``glob`` on ``/sys``,
-      ``psutil.net_if_addrs`` and the privsep helper start
-      (``PrivsepNoHelperFixture``); networking will need the latter.
+    * The privsep helper start (``PrivsepNoHelperFixture``) is given
+      back by :class:`PrivsepDaemonsFixture`.
+    * Still poisoned, because the driver does not use them:
+      ``os.path.isdir``/``os.listdir``/``glob`` on ``/sys`` and
+      ``psutil.net_if_addrs``.
     """
 
     def _setUp(self):

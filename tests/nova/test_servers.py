@@ -133,61 +133,6 @@ class TestServerLifecycle(base.PyDockTestCase):
         self.assertEqual(501, error.response.status_code)
 
 
-class TestSnapshot(base.PyDockTestCase):
-    """The seed scenario as far as it goes without networking: boot, change
-    the container, snapshot it, boot the snapshot, find the change."""
-
-    def test_change_snapshot_boot_from_snapshot(self):
-        flavor = self.container_flavor()
-        base_image = self.service_image('seed')
-        first = self.boot(base_image['id'], flavor)
-
-        # Change the running container (docker exec, as an operator would).
-        content = 'changed in %s' % first['id']
-        code, _ = self.exec_in(first, 'sh', '-c',
-                               'mkdir -p /srv && echo "%s" > /srv/change.txt'
-                               % content)
-        self.assertEqual(0, code)
-
-        response = self.api.post_server_action(
-            first['id'], {'createImage': {'name': 'seed-snapshot'}})
-        snapshot_id = response['image_id']
-        first = self.wait_for(first, 'ACTIVE')
-        self.assertTrue(self.inspect(first)['State']['Running'])
-
-        # Glance holds the container as a docker archive.
-        snapshot = self.glance.show(None, snapshot_id)
-        self.assertEqual('docker', snapshot['container_format'])
-        self.assertEqual('raw', snapshot['disk_format'])
-        self.assertEqual('active', snapshot['status'])
-        self.assertEqual(1, self.glance.uploads[snapshot_id])
-        self.assertTrue(self.glance.has_data(snapshot_id))
-        self.assertGreater(snapshot['size'], 1024 * 1024)
-        self.assertEqual(base.SERVICE_COMMAND % 'seed',
-                         snapshot['properties']['os_command_line'])
-
-        # The commit is also cached on this engine; drop it so that the
-        # second server gets the snapshot the way another host would:
-        # streamed from Glance.
-        self._engine.remove_image('pydock-glance:%s' % snapshot_id)
-
-        second = self.boot(snapshot_id, flavor)
-        self.assertEqual(1, self.glance.downloads[snapshot_id])
-        details = self.inspect(second)
-        self.assertTrue(details['State']['Running'])
-        self.assertEqual('pydock-glance:%s' % snapshot_id,
-                         details['Config']['Image'])
-        code, output = self.exec_in(second, 'cat', '/srv/change.txt')
-        self.assertEqual(0, code)
-        self.assertEqual(content, output.decode().strip())
-        self.wait_for_console(second, 'pydock-console-seed')
-
-        for server in (first, second):
-            self.delete(server)
-            self.assertNoContainer(server)
-        self.assertEqual([], self.engine_containers())
-
-
 class TestFlavorExtraSpecs(base.PyDockTestCase):
 
     def test_invalid_refused_valid_changes_container(self):
