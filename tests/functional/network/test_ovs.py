@@ -43,8 +43,9 @@ def vsctl(*args, check=True):
 class TestOpenVSwitch(base.NetworkTestCase):
 
     def setUp(self):
-        super().setUp()
+        # Before the base class's timeout: the first call may install OVS.
         why = ovs_available()
+        super().setUp()
         if why:
             self.skipTest(why)
         conf = cfg.CONF
