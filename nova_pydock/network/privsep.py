@@ -1,4 +1,4 @@
-"""The privilege-separation context of nova-pydock's network plumbing.
+r"""The privilege-separation context of nova-pydock's network plumbing.
 
 Only :mod:`nova_pydock.network.plumbing` runs in it. The daemon keeps two
 capabilities and nothing else:
@@ -14,7 +14,20 @@ daemon lacks (the kernel's ptrace access check). Pass the sandbox path.
 
 Its options live in ``[pydock_net_admin]`` (``helper_command``,
 ``capabilities``, ``user``, ``group``, ``thread_pool_size``,
-``logger_name``), as oslo.privsep defines them.
+``logger_name``), as oslo.privsep defines them. By default nova-compute
+starts the daemon with ``sudo privsep-helper --config-file ...
+--privsep_context nova_pydock.network.privsep.net_admin_pctxt
+--privsep_sock_path <tmp>``; a deployment that goes through Nova's
+rootwrap sets ``helper_command = sudo nova-rootwrap
+/etc/nova/rootwrap.conf privsep-helper --config-file /etc/nova/nova.conf``
+and allows it with a filter like Nova's own for ``sys_admin_pctxt``::
+
+    pydock-privsep-net_admin: RegExpFilter, privsep-helper, root,
+        privsep-helper, --config-file, /etc/(?!\.\.).*, --privsep_context,
+        nova_pydock.network.privsep.net_admin_pctxt, --privsep_sock_path,
+        /tmp/.*
+
+(one line in the filter file).
 """
 from oslo_privsep import capabilities
 from oslo_privsep import priv_context

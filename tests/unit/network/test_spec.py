@@ -260,3 +260,57 @@ class TestDNSAndEvents(testtools.TestCase):
                                      fakes.v4_vif(fakes.PORT_B,
                                                   active=False)]))
         self.assertEqual([], spec.vif_plugged_events(None))
+
+
+class TestHydratedCache(testtools.TestCase):
+    """The shape an instance's info cache has after a trip through JSON."""
+
+    CACHE = [{
+        'id': fakes.PORT_A,
+        'address': 'fa:16:3e:12:34:56',
+        'type': 'ovs',
+        'devname': 'tap11111111-aa',
+        'ovs_interfaceid': fakes.PORT_A,
+        'vnic_type': 'normal',
+        'active': False,
+        'details': {'port_filter': True, 'ovs_hybrid_plug': False,
+                    'datapath_type': 'system', 'bridge_name': 'br-int',
+                    'connectivity': 'l2'},
+        'profile': {},
+        'preserve_on_delete': False,
+        'meta': {},
+        'network': {
+            'id': fakes.NET_ID, 'bridge': 'br-int', 'label': 'private',
+            'meta': {'injected': False, 'tenant_id': 'p', 'mtu': 1442,
+                     'physical_network': None, 'tunneled': True},
+            'subnets': [
+                {'cidr': '198.18.4.0/26', 'version': 4, 'meta': {},
+                 'gateway': {'address': '198.18.4.1', 'type': 'gateway',
+                             'version': 4, 'meta': {}},
+                 'dns': [{'address': '198.18.4.2', 'type': 'dns',
+                          'version': 4, 'meta': {}}],
+                 'routes': [], 'ips': [
+                     {'address': '198.18.4.20', 'type': 'fixed',
+                      'version': 4, 'meta': {}, 'floating_ips': []}]},
+                {'cidr': 'fd00:4::/64', 'version': 6,
+                 'meta': {'ipv6_address_mode': 'slaac'},
+                 'gateway': {'address': 'fd00:4::1', 'type': 'gateway',
+                             'version': 6, 'meta': {}},
+                 'dns': [], 'routes': [], 'ips': [
+                     {'address': 'fd00:4::f816:3eff:fe12:3456',
+                      'type': 'fixed', 'version': 6, 'meta': {},
+                      'floating_ips': []}]}]},
+    }]
+
+    def test_hydrated(self):
+        network_info = fakes.model.NetworkInfo.hydrate(self.CACHE)
+        port = spec.port_specs(network_info)[0]
+        self.assertEqual(1442, port['mtu'])
+        self.assertEqual(['198.18.4.20/26', 'fd00:4::f816:3eff:fe12:3456/64'],
+                         port['addresses'])
+        self.assertEqual(['0.0.0.0/0', '::/0'],
+                         [r['dst'] for r in port['routes']])
+        self.assertEqual('nameserver 198.18.4.2',
+                         spec.resolv_conf(network_info).splitlines()[-1])
+        self.assertEqual([('network-vif-plugged', fakes.PORT_A)],
+                         spec.vif_plugged_events(network_info))
