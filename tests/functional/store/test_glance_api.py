@@ -7,7 +7,10 @@ base layer once. Deleting both images through the API gives the space
 back.
 """
 import hashlib
+import json
 import os
+import subprocess
+import sys
 import tarfile
 
 import fixtures
@@ -104,6 +107,23 @@ class TestGlanceAPIWithLayersStore(testtools.TestCase):
                                                    'images'))
                 if os.path.exists(os.path.join(
                     self.glance.datadir, 'images', d, digest))]))
+
+        # The operator report reads glance-api's own configuration.
+        report = subprocess.run(
+            [os.path.join(os.path.dirname(sys.executable),
+                          'glance-store-layers-report'),
+             '--config-file', self.glance.conf_file,
+             '--backend', glance_api.BACKEND, '--json'],
+            capture_output=True, text=True, check=True)
+        figures = json.loads(report.stdout)
+        self.assertEqual((2, 1, 1), (figures['images'], figures['blobs'],
+                                     figures['shared_blobs']))
+        self.assertEqual(sum(len(d) for _i, d in stored),
+                         figures['logical_bytes'])
+        # One copy of the base layer saved, less a little recipe framing.
+        self.assertLess(figures['stored_bytes'],
+                        figures['logical_bytes'] - os.path.getsize(
+                            blobs[base_digest]) + 4096)
 
         for image, _data in stored:
             self.client.images.delete(image.id)
