@@ -1,10 +1,14 @@
-"""Child process for the crash test: starts an upload, then stalls.
+"""Child process for the crash tests: starts an upload, then stalls.
 
 ``python -m tests.unit.store.crashchild DATADIR IMAGE_ID ARCHIVE MARK``
 configures a layers backend on DATADIR exactly like the tests do, and
 adds ARCHIVE as IMAGE_ID through glance_store.multi_backend. The upload
 source prints ``ready`` once everything before byte MARK has been handed
 to the store, then sleeps: the parent SIGKILLs it there.
+
+``python -m tests.unit.store.crashchild DATADIR IMAGE_ID delete`` deletes
+the image instead, and stalls (after printing ``ready``) once the image
+is out of ``images/`` but before its blobs are released.
 """
 import io
 import sys
@@ -13,6 +17,8 @@ import time
 import glance_store
 from glance_store import multi_backend
 from oslo_config import cfg
+
+from glance_store_layers import blobstore
 
 
 class StallingSource(io.BytesIO):
@@ -28,7 +34,12 @@ class StallingSource(io.BytesIO):
         return super().read(min(size, self._mark - self.tell()))
 
 
-def main(datadir, image_id, archive, mark):
+def _stall_before_release(self, path):
+    print('ready', flush=True)
+    time.sleep(600)
+
+
+def main(datadir, image_id, archive, mark=None):
     conf = cfg.ConfigOpts()
     multi_backend.CONF = conf
     conf(args=[])
@@ -39,6 +50,10 @@ def main(datadir, image_id, archive, mark):
     conf.set_override('layers_store_datadir', datadir, group='fast')
     conf.set_override('layers_store_blob_threshold', 4096, group='fast')
     glance_store.create_multi_stores(conf)
+    if archive == 'delete':
+        blobstore.BlobStore.release_dir = _stall_before_release
+        multi_backend.delete('layers://fast/' + image_id, 'fast')
+        return
     with open(archive, 'rb') as f:
         data = f.read()
     multi_backend.add_with_multihash(

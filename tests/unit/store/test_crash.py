@@ -8,6 +8,7 @@ import sys
 import time
 
 from glance_store import exceptions
+from glance_store import multi_backend
 
 from glance_store_layers import store as layers_store
 from tests.unit.store import archives
@@ -33,10 +34,11 @@ class TestKilledUpload(base.LayersStoreTestCase):
         # then, the image is not.
         self.mark = self.data.index(self.base) + len(self.base) + 20000
 
-    def _kill_mid_upload(self, image_id):
+    def _kill_mid_upload(self, image_id, *args):
+        args = args or (self.archive, str(self.mark))
         child = subprocess.Popen(
             [sys.executable, '-m', 'tests.unit.store.crashchild',
-             self.datadir, image_id, self.archive, str(self.mark)],
+             self.datadir, image_id, *args],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.addCleanup(child.wait)
         self.addCleanup(child.kill)
@@ -68,6 +70,21 @@ class TestKilledUpload(base.LayersStoreTestCase):
         self.assertEqual(self.data, self.read(uri))
         # The retry swept the dead upload: one reference per image only.
         self.assertEqual(2, os.stat(self._canonical()).st_nlink)
+        self.assert_clean()
+
+    def test_killed_delete_is_finished_by_the_next_operation(self):
+        self.add('doomed', self.data)
+        self._kill_mid_upload('doomed', 'delete')
+        # The image is gone at once; its blobs wait in the dead delete's
+        # work directory ...
+        self.assertRaises(exceptions.NotFound, self.read,
+                          'layers://fast/doomed')
+        self.assertEqual(2, len(self.blob_files()))
+        self.assertEqual(2, len(self.work_entries()))
+        # ... until any later upload or delete sweeps them.
+        self.assertRaises(exceptions.NotFound, multi_backend.delete,
+                          'layers://fast/other', base.BACKEND)
+        self.assertEqual([], self.blob_files())
         self.assert_clean()
 
     def test_restart_sweeps_killed_upload(self):
