@@ -1,0 +1,93 @@
+"""Benchmark (not a test): POST /servers -> ACTIVE against ``docker run -d``.
+
+Run by ``tools/bench-nova``. Nova's API, conductor, scheduler and
+nova-compute (``compute_driver = pydock.PyDockDriver``) run in this
+process as in the end-to-end suite; the image is already cached on the
+engine (one boot before measuring). Each round boots one server through
+the REST API and times until the API reports it ACTIVE, then times a raw
+``docker run -d --network none`` of the same engine image with the same
+command, alternating so that both see the same load. Prints the medians
+and their ratio (goal: at most 3).
+
+The same is measured once more with ``[pydock] startup_check_seconds = 0``
+to show how much of the difference is the driver's watch for a container
+that dies at start (default 1 s).
+"""
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from tests.nova import base
+
+ROUNDS = int(os.environ.get('PYDOCK_BENCH_ROUNDS', '10'))
+POLL = 0.02
+
+
+def say(text=''):
+    sys.stdout.write(text + '\n')
+    sys.stdout.flush()
+
+
+class Bench(base.PyDockTestCase):
+    """Not collected by the test suites (its module is not test_*)."""
+
+    def _time_boot(self, image_id, flavor_id):
+        started = time.monotonic()
+        server = self.api.post_server({'server': {
+            'name': 'bench', 'imageRef': image_id, 'flavorRef': flavor_id,
+            'networks': 'none'}})
+        deadline = started + base.WAIT
+        while True:
+            found = self.api.get_server(server['id'])
+            if found['status'] == 'ACTIVE':
+                elapsed = time.monotonic() - started
+                break
+            if found['status'] == 'ERROR' or time.monotonic() > deadline:
+                self.fail('bench server %s: %s' % (server['id'], found))
+            time.sleep(POLL)
+        self.delete(found)
+        return elapsed
+
+    def _time_docker_run(self, ref, command):
+        started = time.monotonic()
+        result = subprocess.run(
+            ['docker', 'run', '-d', '--network', 'none', ref] + command,
+            capture_output=True, text=True, timeout=120, check=True)
+        elapsed = time.monotonic() - started
+        subprocess.run(['docker', 'rm', '-f', result.stdout.strip()],
+                       capture_output=True, timeout=120, check=True)
+        return elapsed
+
+    def _measure(self, image, flavor_id):
+        ref = 'pydock-glance:%s' % image['id']
+        command = self._engine.inspect_container(
+            'nova-%s' % self._warm_up(image, flavor_id))['Config']['Cmd']
+        nova, docker = [], []
+        for _ in range(ROUNDS):
+            nova.append(self._time_boot(image['id'], flavor_id))
+            docker.append(self._time_docker_run(ref, command))
+        return statistics.median(nova), statistics.median(docker)
+
+    def _warm_up(self, image, flavor_id):
+        """Boot once so the image is cached; returns the server's ID."""
+        server = self.boot(image['id'], flavor_id)
+        self.addCleanup(self.delete, server)
+        return server['id']
+
+    def _report(self, label, nova, docker):
+        say('%-34s POST /servers -> ACTIVE %.3fs, docker run -d %.3fs, '
+            'ratio %.2f' % (label, nova, docker, nova / docker))
+
+    def test_bench(self):
+        image = self.service_image('bench')
+        flavor_id = self.container_flavor()
+        say()
+        say('median of %d, cached image, networks none:' % ROUNDS)
+        nova, docker = self._measure(image, flavor_id)
+        self._report('default configuration:', nova, docker)
+        self.flags(startup_check_seconds=0, group='pydock')
+        nova0, docker0 = self._measure(image, flavor_id)
+        self._report('[pydock] startup_check_seconds=0:', nova0, docker0)
+        say('RATIO %.2f (goal <= 3)' % (nova / docker))
