@@ -31,8 +31,12 @@ def _padded(size):
     return (size + BLOCK - 1) // BLOCK * BLOCK
 
 
-class _Reader:
-    """Exact-size reads from an iterator of byte chunks."""
+class ChunkReader:
+    """A file-like ``read(size)`` over an iterator of byte chunks.
+
+    Lets a stream of chunks go where a file is expected (python-glanceclient
+    uploads only from objects with ``read``) without holding it whole.
+    """
 
     def __init__(self, chunks):
         self._chunks = iter(chunks)
@@ -104,7 +108,7 @@ def untagged(image_id, chunks):
     Raises ArchiveRefused when the data is not a tar archive, ends early,
     or has a member whose path leaves the archive.
     """
-    reader = _Reader(chunks)
+    reader = ChunkReader(chunks)
     long_name = None
     seen_member = False
     while True:

@@ -130,12 +130,17 @@ class ImageCache:
                                  'secs': progress.elapsed})
 
     def upload_snapshot(self, context, image_id, engine_ref, metadata):
-        """Stream ``docker save`` of ``engine_ref`` into Glance image."""
+        """Stream ``docker save`` of ``engine_ref`` into a Glance image.
+
+        The image API hands ``data`` to python-glanceclient, which reads
+        it like a file.
+        """
         metadata = dict(metadata, container_format=CONTAINER_FORMAT,
                         disk_format=DISK_FORMAT)
         chunks = self._engine.save_image(engine_ref)
-        self.image_api.update(context, image_id, metadata, data=chunks,
-                               purge_props=False)
+        self.image_api.update(context, image_id, metadata,
+                              data=archive.ChunkReader(chunks),
+                              purge_props=False)
 
     def prune(self, images_in_use, min_age_seconds):
         """Remove cached images unused for ``min_age_seconds``.

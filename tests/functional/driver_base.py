@@ -33,7 +33,8 @@ class DirectoryImages:
     """Glance stand-in: image data are files in a directory.
 
     ``download`` returns an iterator of chunks like Nova's image API does
-    when called without a destination; ``update`` consumes a stream.
+    when called without a destination; ``update`` reads ``data`` like a
+    file, as python-glanceclient does.
     """
 
     def __init__(self, path):
@@ -73,7 +74,7 @@ class DirectoryImages:
     def update(self, context, image_id, metadata, data=None,
                purge_props=True):
         with open(os.path.join(self.path, image_id), 'wb') as f:
-            for chunk in data:
+            while chunk := data.read(CHUNK):
                 f.write(chunk)
         self.metadata[image_id] = dict(metadata, id=image_id)
 

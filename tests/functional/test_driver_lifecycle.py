@@ -270,22 +270,26 @@ class TestDestroyAndHosts(driver_base.DriverTestCase):
 
     def test_other_hosts_containers_are_invisible_and_untouched(self):
         mine = self.spawn()
+        # A second nova-compute service on the same engine: the driver
+        # keeps the host name it was built for.
+        other_host = self.host + '-b'
+        flags = self.useFixture(driver_base.config_fixture.Config(
+            driver_base.CONF))
+        flags.config(host=other_host)
         other = driver_base.pydock_driver.PyDockDriver(
             driver_base.fake_virt.FakeVirtAPI())
         other._images.image_api = self.glance
-        other_host = self.host + '-b'
-        self.flags = self.useFixture(driver_base.config_fixture.Config(
-            driver_base.CONF))
-        self.flags.config(host=other_host)
+        other.init_host(other_host)
+        flags.config(host=self.host)
         theirs = self.instance()
         theirs.host = other_host
         self.addCleanup(other.destroy, self.context, theirs, [])
         other.spawn(self.context, theirs, self.image_meta, [], None, {}, [])
         self.assertEqual([theirs.uuid], other.list_instance_uuids())
-        self.flags.config(host=self.host)
         self.assertEqual([mine.uuid], self.driver.list_instance_uuids())
         self.driver.destroy(self.context, mine, [])
         self.assertTrue(other.instance_exists(theirs))
+        self.assertEqual([], self.driver.list_instance_uuids())
 
     def test_init_host_removes_half_made_containers(self):
         instance = self.instance()
