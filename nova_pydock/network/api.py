@@ -146,12 +146,14 @@ class ContainerNetwork:
 
     # Unplug
 
-    def unplug(self, instance, network_info):
+    def unplug(self, instance, network_info, ignore_errors=False):
         """Remove every host device the VIFs had; idempotent.
 
         The container ends go with their veth pairs, so the container need
         not run. Tries every VIF, then raises
-        ``VirtualInterfaceUnplugException`` if any failed.
+        ``VirtualInterfaceUnplugException`` if any failed, unless
+        ``ignore_errors`` (as libvirt's cleanup does): then they are only
+        logged.
         """
         errors = []
         for vif in network_info or []:
@@ -161,7 +163,7 @@ class ContainerNetwork:
                 LOG.error('Unplugging port %s failed: %s', vif.get('id'), e,
                           instance=instance)
                 errors.append('%s: %s' % (vif.get('id'), e))
-        if errors:
+        if errors and not ignore_errors:
             raise exception.UnplugFailed(instance=instance.uuid,
                                          reason='; '.join(errors))
 

@@ -152,6 +152,12 @@ class TestContainerNetwork(testtools.TestCase):
         self.assertEqual(2, self.plumbing.delete_port.call_count)
         self.assertIn(fakes.PORT_A, str(error))
 
+    def test_unplug_ignoring_errors(self):
+        self.plumbing.delete_port.side_effect = OSError(errno.EBUSY, 'busy')
+        self.network.unplug(self.instance, self.two_vifs(),
+                            ignore_errors=True)
+        self.assertEqual(2, self.plumbing.delete_port.call_count)
+
     def test_unplug_skips_what_was_never_plugged(self):
         vif = fakes.v4_vif(vif_type='binding_failed')
         self.network.unplug(self.instance, [vif])
