@@ -9,11 +9,16 @@ directory itself or Glance's configuration and the backend name::
     glance-store-layers-report --config-file /etc/glance/glance-api.conf \\
         --backend fast
     glance-store-layers-report --datadir DIR --json
+    glance-store-layers-report --datadir DIR --verify
+
+``--verify`` also reads every image back and compares its md5 with the
+one recorded when it was stored (slow: it reads all the data once).
 
 Exit status: 0 when the store is sound, 1 when damage was found, 2 on
 usage errors.
 """
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -25,34 +30,92 @@ from glance_store_layers import options
 from glance_store_layers import recipe as recipe_mod
 
 
-def collect(datadir):
+def verify_image(blobs, image_id, recipe, chunk_size=1024 * 1024):
+    """Re-read an image and compare its md5 with its recipe's record.
+
+    :returns: None if it matches, else a description of the damage
+    """
+    md5 = hashlib.md5(usedforsecurity=False)
+    image_dir = blobs.image_path(image_id)
+    with open(blobs.recipe_path(image_id), 'rb') as recipe_file:
+        for seg in recipe.segments:
+            if seg.kind == recipe_mod.INLINE:
+                recipe_file.seek(seg.ref)
+                src, close = recipe_file, False
+            else:
+                try:
+                    src = open(os.path.join(image_dir, seg.ref), 'rb')
+                except FileNotFoundError:
+                    return 'blob sha256:%s is missing' % seg.ref
+                close = True
+            try:
+                left = seg.length
+                while left:
+                    data = src.read(min(chunk_size, left))
+                    if not data:
+                        return ('segment at offset %d ends %d bytes early'
+                                % (seg.start, left))
+                    md5.update(data)
+                    left -= len(data)
+            finally:
+                if close:
+                    src.close()
+    expected = recipe.meta.get('md5')
+    if expected and md5.hexdigest() != expected:
+        return 'md5 is %s, %s when stored' % (md5.hexdigest(), expected)
+    return None
+
+
+def collect(datadir, verify=False):
     """Walk a store and return a dict of figures (see ``main``)."""
     blobs = blobstore.BlobStore(datadir)
     report = {'datadir': datadir, 'images': 0, 'images_not_split': 0,
               'logical_bytes': 0, 'blobs': 0, 'blob_bytes': 0,
               'recipe_bytes': 0, 'stored_bytes': 0,
               'shared_blobs': 0, 'unused_blobs': 0,
-              'work_in_progress': 0, 'damaged': []}
+              'work_in_progress': 0, 'verified': 0, 'damaged': []}
     for image_id in blobs.image_ids():
-        path = blobs.recipe_path(image_id)
-        try:
-            recipe = recipe_mod.Recipe.load(path)
-        except (OSError, recipe_mod.RecipeError) as exc:
-            report['damaged'].append('image %s: recipe: %s'
-                                     % (image_id, exc))
-            continue
-        report['images'] += 1
-        report['logical_bytes'] += recipe.size
-        report['recipe_bytes'] += os.path.getsize(path)
-        if not recipe.meta.get('split', True):
-            report['images_not_split'] += 1
-        for seg in recipe.segments:
-            if seg.kind != recipe_mod.BLOB:
-                continue
-            link = os.path.join(blobs.image_path(image_id), seg.ref)
-            if not os.path.exists(link):
-                report['damaged'].append('image %s: blob sha256:%s is '
-                                         'missing' % (image_id, seg.ref))
+        _collect_image(blobs, image_id, report, verify)
+    _collect_blobs(blobs, report)
+    try:
+        report['work_in_progress'] = sum(
+            1 for n in os.listdir(blobs.work_root) if n.endswith('.lock'))
+    except FileNotFoundError:
+        pass
+    # Distinct inodes: blobs counted once however many images link them.
+    report['stored_bytes'] = blobstore.disk_usage(
+        [blobs.blob_root, blobs.image_root])
+    stored = report['stored_bytes']
+    report['dedupe_ratio'] = (round(report['logical_bytes'] / stored, 3)
+                              if stored else None)
+    return report
+
+
+def _collect_image(blobs, image_id, report, verify):
+    path = blobs.recipe_path(image_id)
+    damaged = report['damaged']
+    try:
+        recipe = recipe_mod.Recipe.load(path)
+    except (OSError, recipe_mod.RecipeError) as exc:
+        damaged.append('image %s: recipe: %s' % (image_id, exc))
+        return
+    report['images'] += 1
+    report['logical_bytes'] += recipe.size
+    report['recipe_bytes'] += os.path.getsize(path)
+    if not recipe.meta.get('split', True):
+        report['images_not_split'] += 1
+    missing = [d for d in recipe.digests if not os.path.exists(
+        os.path.join(blobs.image_path(image_id), d))]
+    damaged.extend('image %s: blob sha256:%s is missing' % (image_id, d)
+                   for d in missing)
+    if verify:
+        report['verified'] += 1
+        damage = None if missing else verify_image(blobs, image_id, recipe)
+        if damage:
+            damaged.append('image %s: %s' % (image_id, damage))
+
+
+def _collect_blobs(blobs, report):
     for dirpath, _dirs, files in os.walk(blobs.blob_root):
         for name in files:
             try:
@@ -66,18 +129,6 @@ def collect(datadir):
                 report['shared_blobs'] += 1
             elif users < 1:
                 report['unused_blobs'] += 1
-    try:
-        report['work_in_progress'] = sum(
-            1 for n in os.listdir(blobs.work_root) if n.endswith('.lock'))
-    except FileNotFoundError:
-        pass
-    # Distinct inodes: blobs counted once however many images link them.
-    report['stored_bytes'] = blobstore.disk_usage(
-        [blobs.blob_root, blobs.image_root])
-    stored = report['stored_bytes']
-    report['dedupe_ratio'] = (round(report['logical_bytes'] / stored, 3)
-                              if stored else None)
-    return report
 
 
 def _human(n):
@@ -105,6 +156,9 @@ def format_text(report):
         '  in progress:     %d uploads or deletes'
         % report['work_in_progress'],
     ]
+    if report['verified']:
+        lines.append('  verified:        %d images read back, md5 checked'
+                     % report['verified'])
     if report['damaged']:
         lines.append('  DAMAGE:')
         lines.extend('    ' + d for d in report['damaged'])
@@ -128,6 +182,8 @@ def main(argv=None):
                              'datadir from (with --backend)')
     parser.add_argument('--backend',
                         help='backend name in enabled_backends')
+    parser.add_argument('--verify', action='store_true',
+                        help='read every image back and check its md5')
     parser.add_argument('--json', action='store_true',
                         help='print the figures as JSON')
     args = parser.parse_args(argv)
@@ -141,7 +197,7 @@ def main(argv=None):
                          % args.backend)
     if not os.path.isdir(os.path.join(datadir, 'images')):
         parser.error('%s is not a layers store directory' % datadir)
-    report = collect(datadir)
+    report = collect(datadir, verify=args.verify)
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:

@@ -65,6 +65,26 @@ class TestReport(base.LayersStoreTestCase):
         self.assertIn('DAMAGE', result.stdout)
         self.assertIn('image img1: blob sha256:', result.stdout)
 
+    def test_verify_finds_changed_bytes(self):
+        result = self._run('--datadir', self.datadir, '--verify')
+        self.assertEqual(0, result.returncode, result.stdout)
+        self.assertIn('verified:        4 images', result.stdout)
+        # Flip one byte inside the shared blob: every image using it is
+        # reported, though sizes and names are all still right.
+        (path,) = [p for p in self.blob_files()
+                   if os.stat(p).st_nlink == 4]
+        with open(path, 'r+b') as f:
+            f.seek(1000)
+            byte = f.read(1)
+            f.seek(1000)
+            f.write(bytes([byte[0] ^ 0xff]))
+        result = self._run('--datadir', self.datadir, '--verify', '--json')
+        self.assertEqual(1, result.returncode)
+        damaged = json.loads(result.stdout)['damaged']
+        self.assertEqual(['img0', 'img1', 'img2'],
+                         sorted(d.split(':')[0].split()[1] for d in damaged))
+        self.assertIn('when stored', damaged[0])
+
     def test_usage_errors(self):
         self.assertEqual(2, self._run().returncode)
         self.assertEqual(2, self._run('--datadir', '/nonexistent').returncode)
