@@ -166,13 +166,12 @@ class TarSplitter:
         """
         if self._abandoned:
             return False
+        # Ending between two members without the end-of-archive blocks
+        # is accepted, as tar readers do; so is empty input.
         if self._state in ('data', 'pad'):
             self._abandon('input ends inside a member')
-        elif self._header and self._state == 'header':
+        elif self._header:
             self._abandon('input ends inside a header')
-        elif not self._seen_header and self._state == 'header':
-            # Empty input: nothing was emitted, nothing to split.
-            pass
         return not self._abandoned
 
     # -- internals ---------------------------------------------------------

@@ -140,6 +140,17 @@ class TestSplitArchives(testtools.TestCase):
         self.assertEqual([payload], sink.blobs())
         self.assertEqual(data, sink.output())
 
+    def test_missing_end_of_archive_blocks_are_accepted(self):
+        data = archives.docker_archive([self.base, self.top])
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            last = tar.getmembers()[-1]
+        end = last.offset_data + last.size + (-last.size % 512)
+        self.assertLess(end, len(data))
+        sink, clean = split(data[:end])
+        self.assertTrue(clean, sink.abandoned)
+        self.assertEqual(data[:end], sink.output())
+        self.assertEqual([self.base, self.top], sink.blobs())
+
     def test_empty_input(self):
         sink, clean = split(b'')
         self.assertTrue(clean)
