@@ -34,6 +34,20 @@ CONF = pydock_conf.CONF
 FAULT_LOG_LINES = 20
 
 
+class ContainerExitedAtStart(exception.BuildAbortException,
+                             exception.InstanceDeployFailure):
+    """The container's process exited right after it was started.
+
+    Any host would start the image's command the same way, so a build must
+    not be rescheduled: as a ``BuildAbortException`` Nova's compute manager
+    aborts it and the reason (exit code, last output) becomes the server's
+    fault, where a plain ``InstanceDeployFailure`` is rescheduled until the
+    user only sees "Exceeded maximum number of retries". It is still an
+    ``InstanceDeployFailure`` for every caller that catches that.
+    """
+    msg_fmt = "%(reason)s"
+
+
 class PyDockDriver(driver.ComputeDriver):
     """Nova compute driver for Docker-compatible container engines."""
 
@@ -218,7 +232,7 @@ class PyDockDriver(driver.ComputeDriver):
                     state = self._engine.inspect_container(name)['State']
                     if not state.get('Running'):
                         ctx.reraise = False
-                        raise self._exited(name, state) from None
+                        raise self._exited(instance, name, state) from None
         self._watch_startup(instance)
 
     def _plug(self, instance, network_info):
@@ -241,14 +255,15 @@ class PyDockDriver(driver.ComputeDriver):
         while True:
             state = self._engine.inspect_container(name)['State']
             if not state.get('Running'):
-                raise self._exited(name, state)
+                raise self._exited(instance, name, state)
             if time.monotonic() >= deadline:
                 return
             time.sleep(0.2)
 
-    def _exited(self, name, state):
+    def _exited(self, instance, name, state):
         logs = self._engine.logs(name, FAULT_LOG_LINES)
-        return exception.InstanceDeployFailure(
+        return ContainerExitedAtStart(
+            instance_uuid=instance.uuid,
             reason='the container exited at start with code %s; its last '
                    'output: %s' % (state.get('ExitCode'),
                                    logs.decode('utf-8', 'replace').strip()

@@ -162,31 +162,40 @@ class TestFlavorExtraSpecs(base.PyDockTestCase):
 
 
 class TestBadImages(base.PyDockTestCase):
+    """Builds that cannot work: ERROR at once, the reason in the fault."""
 
-    def _assertBuildRefused(self, image, reason):
+    def _assertBuildRefused(self, image, *reasons):
         server = self.boot(image['id'], self.container_flavor(),
                            status='ERROR')
         fault = server['fault']['message']
-        self.assertIn('is unacceptable', fault)
-        self.assertIn(reason, fault)
+        for reason in reasons:
+            self.assertIn(reason, fault)
         self.assertNoContainer(server)
         self.assertEqual([], self.engine_containers())
         return fault
 
-    def test_non_docker_image_and_broken_archive(self):
+    def test_unusable_images_fail_with_the_reason(self):
         qcow2 = self.docker_image(container_format='bare',
                                   disk_format='qcow2')
-        self._assertBuildRefused(qcow2, 'runs docker images only')
+        self._assertBuildRefused(qcow2, 'is unacceptable',
+                                 'runs docker images only')
         self.assertEqual(0, self.glance.downloads[qcow2['id']])
 
         garbage = self.docker_image(data=b'not a tar archive\n' * 4096)
         truncated = self.docker_image(data=self._truncated_archive())
         for image, reason in ((garbage, 'not a docker save archive'),
                               (truncated, 'the archive ends early')):
-            self._assertBuildRefused(image, reason)
+            self._assertBuildRefused(image, 'is unacceptable', reason)
             self.assertEqual(1, self.glance.downloads[image['id']])
             self.assertEqual([], self._engine.images(
                 name='pydock-glance:%s' % image['id']))
+
+        # A command that dies at once fails on any host: no reschedule
+        # ("Exceeded maximum number of retries"), but why it died.
+        dying = self.docker_image(
+            os_command_line="sh -c 'echo config file missing >&2; exit 3'")
+        self._assertBuildRefused(dying, 'exited at start with code 3',
+                                 'config file missing')
 
     def _truncated_archive(self):
         with open(self._base_archive, 'rb') as f:
