@@ -72,28 +72,42 @@ def _netns_path(netns):
                      'not %r' % (netns,))
 
 
-def _open_netns(netns):
-    path = _netns_path(netns)
+def _gone(path, why=''):
+    return FileNotFoundError(
+        errno.ENOENT, 'network namespace %s does not exist%s' % (path, why))
+
+
+def _os_call(path, call, *args):
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        return call(path, *args)
     except FileNotFoundError:
-        raise FileNotFoundError(
-            errno.ENOENT,
-            'network namespace %s does not exist' % path) from None
+        raise _gone(path) from None
     except OSError as e:
         raise OSError(e.errno, 'cannot open network namespace %s: %s'
                       % (path, e.strerror)) from None
+
+
+def _open_netns(netns):
+    """An fd of the network namespace ``netns``; nothing else is opened.
+
+    Only a namespace file (nsfs) is opened at all, so no path handed to
+    the daemon can make it open a device, a FIFO or a file of the host.
+    """
+    path = _netns_path(netns)
+    info = _os_call(path, os.stat)
+    if info.st_dev != os.stat('/proc/self/ns/net').st_dev or \
+            not stat.S_ISREG(info.st_mode):
+        # Also what an engine's bind mount point is once the container
+        # has stopped: a plain empty file.
+        raise _gone(path, ' (not a namespace file)')
+    fd = _os_call(path, os.open, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     try:
         nstype = fcntl.ioctl(fd, NS_GET_NSTYPE)
     except OSError:
         nstype = None
     if nstype != CLONE_NEWNET:
-        # An engine's bind mount point stays behind as a plain file
-        # once the container has stopped.
         os.close(fd)
-        raise FileNotFoundError(
-            errno.ENOENT, 'network namespace %s does not exist (not a '
-            'network namespace)' % path)
+        raise _gone(path, ' (not a network namespace)')
     return fd
 
 

@@ -58,12 +58,21 @@ class TestChecks(testtools.TestCase):
                                   '/nonexistent/netns')
         self.assertIn('does not exist', str(error))
 
-    def test_plain_file_is_no_namespace(self):
+    def test_only_namespace_files_are_opened(self):
         path = self.useFixture(fixtures.TempDir()).join('ns')
         open(path, 'w').close()
+        for other in (path, '/dev/null'):
+            error = self.assertRaises(FileNotFoundError,
+                                      plumbing._open_netns, other)
+            self.assertIn('not a namespace file', str(error))
+
+    def test_other_kind_of_namespace(self):
         error = self.assertRaises(FileNotFoundError, plumbing._open_netns,
-                                  path)
+                                  '/proc/self/ns/uts')
         self.assertIn('not a network namespace', str(error))
+
+    def test_own_namespace(self):
+        os.close(plumbing._open_netns('/proc/self/ns/net'))
 
 
 class TestWriteResolvConf(testtools.TestCase):
