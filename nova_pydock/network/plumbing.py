@@ -43,6 +43,7 @@ TC_H_INGRESS = 0xFFFF0000
 HTB_ROOT = 0x10000
 HTB_CLASS = 0x10001
 RESOLV_CONF_MAX = 64 * 1024
+HOST_RESOLV_CONF = '/etc/resolv.conf'
 _IFNAME_RE = re.compile(r'^[A-Za-z0-9_.:-]{1,15}$')
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -496,14 +497,20 @@ def set_shaping(devname, ifb_name, inbound=None, outbound=None):
 def write_resolv_conf(path, content):
     """Replace the content of an existing ``resolv.conf`` file.
 
-    Only a regular file named ``resolv.conf`` that already exists is
-    written (no symlinks followed, nothing created), so this entrypoint
-    cannot be turned into a general file writer.
+    Only a regular file named ``resolv.conf`` that already exists, and is
+    not the host's own, is written (no symlink followed, nothing
+    created), so this entrypoint cannot be turned into a file writer.
     """
     if not isinstance(path, str) or not os.path.isabs(path) or \
             os.path.basename(path) != 'resolv.conf':
         raise ValueError('refusing to write %r: not a resolv.conf path'
                          % (path,))
+    real = os.path.realpath(path)
+    if real.startswith('/etc/') or (
+            os.path.exists(HOST_RESOLV_CONF) and
+            os.path.exists(path) and os.path.samefile(path, HOST_RESOLV_CONF)):
+        raise ValueError('refusing to write %s: that is the host\'s own'
+                         % path)
     data = content.encode('ascii')
     if len(data) > RESOLV_CONF_MAX:
         raise ValueError('resolv.conf content too long (%d bytes)'

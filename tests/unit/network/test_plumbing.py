@@ -98,6 +98,12 @@ class TestWriteResolvConf(testtools.TestCase):
         self.assertRaises(ValueError, plumbing.write_resolv_conf,
                           'resolv.conf', 'x')
 
+    def test_refuses_the_hosts_own(self):
+        self.assertRaises(ValueError, plumbing.write_resolv_conf,
+                          '/etc/resolv.conf', 'x')
+        self.assertRaises(ValueError, plumbing.write_resolv_conf,
+                          '/etc/../etc/resolv.conf', 'x')
+
     def test_refuses_symlink(self):
         target = os.path.join(self.dir, 'target')
         open(target, 'w').close()
