@@ -186,6 +186,31 @@ class TestRoundTrips(base.LayersStoreTestCase):
         uri = self.add('unknown', data, size=0)
         self.assertEqual(data, self.read(uri))
 
+    def test_verifier_sees_every_byte_in_order(self):
+        data = archives.oci_archive([self.base, self.top])
+
+        class Verifier:
+            seen = bytearray()
+
+            def update(self, chunk):
+                self.seen += chunk
+
+        verifier = Verifier()
+        multi_backend.add_with_multihash(
+            self.conf, 'signed', io.BytesIO(data), len(data),
+            base.BACKEND, 'sha256', verifier=verifier)
+        self.assertEqual(data, bytes(verifier.seen))
+
+    def test_pre_multihash_add_signature(self):
+        # glance_store's back_compat_add: no hashing_algo, a 4-tuple back.
+        data = archives.docker_archive([self.base])
+        uri, size, checksum, meta = self.store.add(
+            'old-style', io.BytesIO(data), len(data))
+        self.assertEqual((len(data), {'store': base.BACKEND}), (size, meta))
+        self.assertEqual(hashlib.md5(data, usedforsecurity=False)
+                         .hexdigest(), checksum)
+        self.assertEqual(data, self.read(uri))
+
     def test_ranged_reads(self):
         data = archives.docker_archive([self.base, self.top])
         uri = self.add('ranged', data)
