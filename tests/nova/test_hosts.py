@@ -53,6 +53,12 @@ class TestHypervisor(base.PyDockTestCase):
         self.assertEqual(memory_mb, hypervisor['memory_mb'])
         self.assertEqual(disk_gb, hypervisor['local_gb'])
         self.assertEqual(host, hypervisor['service']['host'])
+        # From 2.88 the host's uptime is part of ``hypervisor show``.
+        shown = self.admin_api.api_get(
+            '/os-hypervisors/%s' % hypervisor['id']).body['hypervisor']
+        self.assertEqual('up', shown['state'])
+        self.assertIn(' up ', shown['uptime'])
+        self.assertIn('load average', shown['uptime'])
 
         rp_uuid = self._get_provider_uuid_by_host(host)
         inventory = self._get_provider_inventory(rp_uuid)
