@@ -213,23 +213,35 @@ class BlobStore:
         tmp_file.flush()
         os.fsync(tmp_file.fileno())
         tmp_file.close()
+        # Digest-named in the work directory before it is published: a
+        # crash at any point leaves a name that a sweep knows to release.
+        os.rename(tmp_path, link)
         with self.locked():
             try:
-                os.link(canonical, link)
-                created = False     # published by someone else meanwhile
-            except OSError as exc:
-                if exc.errno == errno.EMLINK:
-                    self._retire(canonical)
-                elif exc.errno != errno.ENOENT:
-                    raise
-                os.link(tmp_path, canonical)
+                os.link(link, canonical)
                 created = True
+            except FileExistsError:
+                # Published by another upload meanwhile: share that copy.
+                created = self._share_published(canonical, link, tmp_path)
         if created:
-            os.rename(tmp_path, link)
             fsync_dir(os.path.dirname(canonical))
-        else:
-            os.unlink(tmp_path)
         return created
+
+    def _share_published(self, canonical, link, spare):
+        """Replace our copy by the canonical one (store lock held).
+
+        :returns: True if ours became canonical after all (link limit)
+        """
+        try:
+            os.link(canonical, spare)
+        except OSError as exc:
+            if exc.errno != errno.EMLINK:
+                raise
+            self._retire(canonical)
+            os.link(link, canonical)
+            return True
+        os.rename(spare, link)
+        return False
 
     def _link_existing(self, canonical, link, size):
         with self.locked():

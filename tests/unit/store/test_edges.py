@@ -141,6 +141,43 @@ class TestEdges(base.LayersStoreTestCase):
         self.assertEqual([], os.listdir(os.path.join(self.datadir,
                                                      'images')))
 
+    def _temp_blob(self, work, content):
+        path = work.temp_path()
+        f = open(path, 'xb')  # closed by adopt()
+        f.write(content)
+        return f, path
+
+    def test_blob_published_by_another_upload_meanwhile(self):
+        blobs = self.store.blobs
+        content = b'layer' * 1000
+        digest = hashlib.sha256(content).hexdigest()
+        first, second = blobs.new_work(), blobs.new_work()
+        self.addCleanup(first.abort)
+        self.addCleanup(second.abort)
+        real = blobstore.BlobStore._link_existing
+        calls = []
+
+        def publish_meanwhile(store, canonical, link, size):
+            # After the first upload found no canonical copy, the second
+            # publishes one, before the first takes the store lock.
+            found = real(store, canonical, link, size)
+            calls.append(found)
+            if len(calls) == 1:
+                self.assertTrue(second.adopt(
+                    *self._temp_blob(second, content), digest,
+                    len(content)))
+            return found
+
+        self.patch(blobstore.BlobStore, '_link_existing', publish_meanwhile)
+        self.assertFalse(first.adopt(*self._temp_blob(first, content),
+                                     digest, len(content)))
+        canonical = os.stat(blobs.blob_path(digest))
+        self.assertEqual(3, canonical.st_nlink)
+        self.assertEqual(canonical.st_ino, os.stat(
+            os.path.join(first.path, digest)).st_ino)
+        # No temp file left: our unshared copy was replaced.
+        self.assertEqual([digest], os.listdir(first.path))
+
     def _peak_memory(self, func):
         tracemalloc.start()
         try:
