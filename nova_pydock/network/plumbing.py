@@ -222,7 +222,7 @@ def _check_port(port):
 
 
 def _configure_peer(ipr_ns, ns_fd, port, ifname):
-    """Addresses on the container end, which stays down for now."""
+    """The container end: settings, addresses, up (no routes yet)."""
     index = _index(ipr_ns, ifname)
     if index is None:
         raise OSError(errno.ENODEV, '%s did not arrive in the namespace'
@@ -233,6 +233,10 @@ def _configure_peer(ipr_ns, ns_fd, port, ifname):
             # Engines disable IPv6 in a namespace they give no IPv6
             # network.
             _write_sysctl('net/ipv6/conf/%s/disable_ipv6' % ifname, 0)
+            _write_sysctl('net/ipv6/conf/%s/ndisc_notify' % ifname, 1)
+        # Announce the addresses when the MAC is (re)set: see
+        # activate_port.
+        _write_sysctl('net/ipv4/conf/%s/arp_notify' % ifname, 1)
         if port.get('tx_checksum') is False:
             # A userspace datapath gets veth packets without their
             # checksums filled in and would send them on so.
@@ -243,6 +247,9 @@ def _configure_peer(ipr_ns, ns_fd, port, ifname):
         _nl('address %s on %s' % (addr, ifname), ipr_ns.addr, 'add',
             index=index, address=str(addr.ip), prefixlen=addr.network.
             prefixlen, flags=IFA_F_NODAD)
+    # Up now, so the pair has carrier by the time the host end joins its
+    # bridge, which then forwards at once; routes come in activate_port.
+    _nl('%s up' % ifname, ipr_ns.link, 'set', index=index, state='up')
 
 
 def _add_routes(ipr_ns, index, port, ifname):
@@ -285,10 +292,10 @@ def create_port(netns, port):
         ``created`` is False when the host end already led into this
         namespace with this MAC (the port is left as it is).
 
-    The host end is up; the container end stays down until
-    :func:`activate_port`, once the host end is wired to its network. On
-    any error the veth pair is removed again before the error is raised,
-    so a failed call leaves nothing behind.
+    Both ends are up; the routes and the announcement of the addresses
+    wait for :func:`activate_port`, once the host end is wired to its
+    network. On any error the veth pair is removed again before the error
+    is raised, so a failed call leaves nothing behind.
     """
     _check_port(port)
     devname = port['devname']
@@ -336,10 +343,11 @@ def create_port(netns, port):
 
 @privsep.net_admin_pctxt.entrypoint
 def activate_port(netns, port):
-    """Bring the container end of a port up and add its routes.
+    """Finish a port whose host end is wired: routes, announcement.
 
     ``port`` is the dict given to :func:`create_port`, with the ``ifname``
-    that it returned. Routes that exist already are kept.
+    that it returned. Routes that exist already are kept. The port's
+    addresses are announced to its network.
     """
     _check_port(port)
     ifname = _check_ifname(port['ifname'])
@@ -353,6 +361,12 @@ def activate_port(netns, port):
             _nl('%s up' % ifname, ipr_ns.link, 'set', index=index,
                 state='up')
             _add_routes(ipr_ns, index, port, ifname)
+            # Setting the MAC again makes the kernel announce the port's
+            # addresses (gratuitous ARP, unsolicited neighbour
+            # advertisement), now that the host end is wired: neighbours
+            # forget the MAC an earlier owner of an address had.
+            _nl('%s announce' % ifname, ipr_ns.link, 'set', index=index,
+                address=port['mac'])
             LOG.debug('%s in %s is up, routes %s', ifname, netns,
                       port.get('routes'))
     finally:

@@ -65,18 +65,27 @@ class Peer:
         self.name = name
         self.address = cidr_address.split('/')[0]
 
+    def neighbour(self, address):
+        """The MAC the peer has for ``address`` (or '')."""
+        out = run('ip', 'netns', 'exec', self.name, 'ip', 'neigh', 'show',
+                  'to', address)
+        words = out.split()
+        return words[words.index('lladdr') + 1] if 'lladdr' in words else ''
+
     def sh(self, command, check=True):
         return run('ip', 'netns', 'exec', self.name, BUSYBOX, 'sh', '-c',
                    command, check=check)
 
-    def ping(self, address, tries=10):
+    def ping(self, address, tries=10, flush=True):
         """True once ``address`` answers a ping (bounded tries).
 
-        The peer's neighbour entry is flushed first: tests give an address
-        to one new port after another, and nothing announces the change.
+        The peer's neighbour entry is flushed first unless ``flush`` is
+        False: plug announces a port's addresses, but a test that does not
+        test that should not depend on it.
         """
-        run('ip', 'netns', 'exec', self.name, 'ip', 'neigh', 'flush', 'to',
-            address, check=False)
+        if flush:
+            run('ip', 'netns', 'exec', self.name, 'ip', 'neigh', 'flush',
+                'to', address, check=False)
         ping = 'ping6' if ':' in address else 'ping'
         for _ in range(tries):
             out = run('ip', 'netns', 'exec', self.name, BUSYBOX, ping, '-c',

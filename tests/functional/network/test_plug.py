@@ -165,6 +165,32 @@ class TestPlug(base.NetworkTestCase):
         self.plug(self.make_instance(), [vif], container)
         self.assertTrue(self.peer.ping(self.ip(62)))
 
+    def test_address_reuse_is_announced(self):
+        """A new port with an old address: neighbours learn its MAC.
+
+        Gratuitous ARP and an unsolicited neighbour advertisement on plug;
+        without them the peer would keep the old MAC until its cache
+        entry times out.
+        """
+        container = self.start_container()
+        instance = self.make_instance()
+        cidr6 = 'fd00:%x::/64' % self.octet
+        old = self.vif(63, address6=self.ip6(63), cidr6=cidr6)
+        self.plug(instance, [old], container)
+        self.assertTrue(self.peer.ping(self.ip(63)))
+        self.assertTrue(self.peer.ping(self.ip6(63)))
+        self.assertEqual(old['address'], self.peer.neighbour(self.ip(63)))
+        self.network.unplug(instance, [old])
+        new = self.vif(63, address6=self.ip6(63), cidr6=cidr6)
+        self.plug(instance, [new], container)
+        for address in (self.ip(63), self.ip6(63)):
+            for _ in range(20):
+                if self.peer.neighbour(address) == new['address']:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(new['address'], self.peer.neighbour(address))
+            self.assertTrue(self.peer.ping(address, tries=2, flush=False))
+
     def test_plug_is_idempotent(self):
         """A second plug (e.g. plug_vifs at compute start) keeps ports."""
         container = self.start_container()
