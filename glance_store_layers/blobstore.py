@@ -278,11 +278,13 @@ class BlobStore:
     def release_dir(self, path):
         """Remove an image or work directory and drop unused blobs.
 
-        Safe to run twice, or concurrently with another release.
+        Safe to run twice, concurrently with another release, and to be
+        interrupted anywhere: a blob link is removed only in the same
+        locked step that decides the fate of its canonical copy, so no
+        canonical blob is ever left without a reference to release it.
 
         :returns: bytes of blob data freed
         """
-        digests = []
         try:
             entries = list(os.scandir(path))
         except FileNotFoundError:
@@ -290,36 +292,93 @@ class BlobStore:
         # The recipe goes first: a half-released directory is never an
         # image, whatever happens next.
         entries.sort(key=lambda e: e.name != RECIPE)
+        digests = []
         for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
-                continue
-            _unlink_quietly(entry.path)
             if is_digest(entry.name):
                 digests.append(entry.name)
-        freed = self.drop_unused(digests)
+            elif entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                _unlink_quietly(entry.path)
+        freed = self.release_links(path, digests)
         with contextlib.suppress(FileNotFoundError):
             os.rmdir(path)
         return freed
 
-    def drop_unused(self, digests):
-        """Remove canonical blobs no image or upload links to any more."""
+    def release_links(self, path, digests):
+        """Drop the blob links ``path/<digest>``; free unused blobs.
+
+        Under the store lock, for each link: when it and the canonical
+        name are the last two names of the blob, the canonical name goes
+        first and the link is moved aside; otherwise only the link goes.
+        Moved-aside links, which may hold gigabytes, are unlinked after
+        the lock is released.
+
+        :returns: bytes of blob data freed
+        """
         freed = 0
+        doomed = []
         if not digests:
             return freed
         with self.locked():
             for digest in digests:
-                canonical = self.blob_path(digest)
+                link = os.path.join(path, digest)
                 try:
-                    st = os.stat(canonical)
+                    st = os.stat(link)
                 except FileNotFoundError:
                     continue
-                if st.st_nlink <= 1:
+                canonical = self.blob_path(digest)
+                try:
+                    cst = os.stat(canonical)
+                except FileNotFoundError:
+                    cst = None
+                shared = cst is not None and (cst.st_dev, cst.st_ino) == (
+                    st.st_dev, st.st_ino)
+                if shared and st.st_nlink <= 2:
                     os.unlink(canonical)
+                    spare = os.path.join(path, '.free-%s' % digest)
+                    os.rename(link, spare)
+                    doomed.append(spare)
                     freed += st.st_size
-                    LOG.debug('Removed unused blob sha256:%s (%d bytes)',
+                    LOG.debug('Removing unused blob sha256:%s (%d bytes)',
                               digest, st.st_size)
+                else:
+                    # Still used elsewhere, or a copy the canonical name
+                    # no longer points to (see _retire).
+                    os.unlink(link)
+                    if not shared and st.st_nlink == 1:
+                        freed += st.st_size
+        for spare in doomed:
+            _unlink_quietly(spare)
         return freed
+
+    def collect_garbage(self):
+        """Remove canonical blobs that nothing links to (safety net).
+
+        Nothing in the store leaves such blobs behind; this repairs a
+        store after outside interference (files removed by hand, a
+        restored backup). A blob with a single name under the store lock
+        is unused by definition: every user holds a hard link.
+
+        :returns: (blobs removed, bytes freed)
+        """
+        removed = freed = 0
+        with self.locked():
+            for dirpath, _dirs, files in os.walk(self.blob_root):
+                for name in files:
+                    path = os.path.join(dirpath, name)
+                    try:
+                        st = os.stat(path)
+                    except FileNotFoundError:
+                        continue
+                    if st.st_nlink <= 1:
+                        os.unlink(path)
+                        removed += 1
+                        freed += st.st_size
+        if removed:
+            LOG.warning('Removed %d blobs (%d bytes) that no image used',
+                        removed, freed)
+        return removed, freed
 
     # -- images ----------------------------------------------------------
 
@@ -416,9 +475,7 @@ class Work:
 
     def drop_links(self, digests):
         """Forget blobs this work linked (e.g. after an abandoned split)."""
-        for digest in digests:
-            _unlink_quietly(os.path.join(self.path, digest))
-        self.blobs.drop_unused(digests)
+        self.blobs.release_links(self.path, digests)
 
     def abort(self):
         """Undo everything this work did; never raises."""

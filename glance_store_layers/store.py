@@ -204,6 +204,7 @@ class Store(glance_store.driver.Store):
                 store_name=SCHEME,
                 reason='no write access to %s' % datadir)
         swept = self.blobs.sweep()
+        self.blobs.collect_garbage()
         LOG.info('Layers store %s ready in %s (blob threshold %d bytes, '
                  'chunk size %d bytes, %d interrupted operations cleaned '
                  'up)', self.backend_group, datadir, self.blob_threshold,

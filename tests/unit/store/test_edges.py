@@ -141,6 +141,43 @@ class TestEdges(base.LayersStoreTestCase):
         self.assertEqual([], os.listdir(os.path.join(self.datadir,
                                                      'images')))
 
+    def test_interrupted_release_leaves_no_orphan(self):
+        uri = self.add('a', self.data)
+        real_rename = os.rename
+        crashed = []
+
+        def crash_once(src, dst, *args, **kwargs):
+            if '.free-' in str(dst) and not crashed:
+                crashed.append(dst)
+                raise RuntimeError('killed')
+            return real_rename(src, dst, *args, **kwargs)
+
+        self.patch(blobstore.os, 'rename', crash_once)
+        self.assertRaises(RuntimeError, multi_backend.delete, uri,
+                          base.BACKEND)
+        self.patch(blobstore.os, 'rename', real_rename)
+        self.assertEqual(1, len(crashed))
+        # The canonical name is gone, the image's link is still there for
+        # the next release to find.
+        self.assertEqual([], self.blob_files())
+        (leftover,) = [n for n in self.work_entries()
+                       if not n.endswith('.lock')]
+        path = os.path.join(self.datadir, 'work', leftover)
+        self.assertEqual(1, len(os.listdir(path)))
+        self.store.blobs.release_dir(path)
+        self.assertEqual([], self.work_entries())
+
+    def test_start_up_removes_unreferenced_blobs(self):
+        self.add('a', self.data)
+        # As if someone removed an image directory by hand.
+        image_dir = os.path.join(self.datadir, 'images', 'a')
+        for name in os.listdir(image_dir):
+            os.unlink(os.path.join(image_dir, name))
+        os.rmdir(image_dir)
+        self.assertEqual(1, len(self.blob_files()))
+        self.store.configure()
+        self.assertEqual([], self.blob_files())
+
     def _temp_blob(self, work, content):
         path = work.temp_path()
         f = open(path, 'xb')  # closed by adopt()
