@@ -17,8 +17,11 @@ could leave disagreeing with the data. Images read their blobs through
 their own links, so nothing done to other images, not even losing the
 canonical name, can take data away from a readable image. Space comes
 back as soon as the last image using a blob is deleted, without a
-collector to schedule or a grace period to tune. The price is that the
-store needs a file system with hard links, which any local one has.
+collector to schedule or a grace period to tune (a mark-and-sweep would
+need both, plus a way to see uploads in flight, which here are simply
+more links). The price is that the store needs a file system with hard
+links, which any local one has. At start-up, canonical blobs with no
+other link (only outside interference makes them) are removed as well.
 
 Crash safety: blobs are written to a temp file in the upload's work
 directory, fsync'ed, and linked into place; the recipe is written last,
