@@ -59,14 +59,21 @@ class ContainerNetwork:
         """Plumb every VIF of ``network_info`` into the container.
 
         VIFs become ``eth0``, ``eth1``... in order. Idempotent: a port
-        that already leads into this namespace is kept. On any error all
-        that this call made is removed and a
-        ``VirtualInterfacePlugException`` is raised.
+        that already leads into this namespace is kept (and its shaping
+        brought up to date). Every VIF is checked before anything is
+        made; on a later error the ports this call went through are
+        removed again, those it found in place included.
 
+        :param netns: the container's namespace, see the module doc.
         :param flavor: for ``quota:vif_*``; default ``instance.flavor``.
         :param resolv_conf_path: when given, the resolv.conf written from
             the subnets' DNS servers.
         :returns: the interface names in the container, in VIF order.
+        :raises VirtualInterfacePlugException: a bad VIF (subclasses in
+            :mod:`nova_pydock.network.exception`), a namespace that is
+            gone, or a kernel or os-vif error.
+        :raises InvalidInput: a bad ``quota:vif_*`` value.
+        :raises NovaException: resolv.conf could not be written.
         """
         network_info = list(network_info or [])
         ports = spec.port_specs(network_info)
