@@ -1,4 +1,5 @@
 """Neutron ports into real containers on this machine's kernel."""
+from concurrent import futures
 import json
 import os
 import subprocess
@@ -113,6 +114,29 @@ class TestPlug(base.NetworkTestCase):
         self.assertIn('default via %s dev eth0' % self.ip(1), routes)
         self.assertNotIn('default via 198.19', routes)
         self.assertTrue(self.peer.ping(self.ip(31)))
+
+    def test_concurrent_plugs(self):
+        """Threads plugging different containers at once (as nova-compute
+        spawns do) each get their own namespace right."""
+        containers = [self.start_container() for _ in range(3)]
+        instances = [self.make_instance() for _ in containers]
+        vifs = [self.vif(81 + i) for i in range(3)]
+        netns = [self.netns(c) for c in containers]
+        for instance, vif in zip(instances, vifs, strict=True):
+            self.addCleanup(self.network.unplug, instance, [vif])
+        def plug(i):
+            names = self.network.plug(instances[i], [vifs[i]], netns[i])
+            # Where the worker thread is once done: home again.
+            return names, os.stat('/proc/thread-self/ns/net').st_ino
+
+        with futures.ThreadPoolExecutor(3) as pool:
+            results = list(pool.map(plug, range(3)))
+        home = os.stat('/proc/thread-self/ns/net').st_ino
+        self.assertEqual([(['eth0'], home)] * 3, results)
+        for i, container in enumerate(containers):
+            self.assertEqual([self.ip(81 + i) + '/24'],
+                             self.addresses(container))
+            self.assertTrue(self.peer.ping(self.ip(81 + i)))
 
     def test_hot_attach_and_detach(self):
         container = self.start_container()
