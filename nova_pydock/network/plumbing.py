@@ -18,12 +18,14 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import functools
 import ipaddress
 import os
 import re
 import socket
 import stat
 import struct
+import sys
 
 from oslo_log import log as logging
 from pyroute2 import IPRoute
@@ -47,6 +49,36 @@ HOST_RESOLV_CONF = '/etc/resolv.conf'
 _IFNAME_RE = re.compile(r'^[A-Za-z0-9_.:-]{1,15}$')
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def _monkey_patched():
+    if 'eventlet' not in sys.modules:
+        return False
+    from eventlet import patcher  # noqa: PLC0415 (only when loaded)
+    return patcher.is_monkey_patched('thread')
+
+
+@functools.cache
+def _green_lock():
+    from eventlet import semaphore  # noqa: PLC0415 (only when patched)
+    return semaphore.Semaphore()
+
+
+def _one_green_thread_at_a_time(func):
+    """Serialise calls made from eventlet green threads.
+
+    In production these functions run in the privsep daemon's native
+    threads. Run in-process in an eventlet-patched nova-compute (tests),
+    green threads share one OS thread, its network namespace and its
+    asyncio state, which pyroute2 uses: one call at a time then.
+    """
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if not _monkey_patched():
+            return func(*args, **kwargs)
+        with _green_lock():
+            return func(*args, **kwargs)
+    return wrapper
 
 
 def _setns(fd):
@@ -277,6 +309,7 @@ def _add_routes(ipr_ns, index, port, ifname):
 
 
 @privsep.net_admin_pctxt.entrypoint
+@_one_green_thread_at_a_time
 def create_port(netns, port):
     """Give a container one port: a veth pair, configured.
 
@@ -342,6 +375,7 @@ def create_port(netns, port):
 
 
 @privsep.net_admin_pctxt.entrypoint
+@_one_green_thread_at_a_time
 def activate_port(netns, port):
     """Finish a port whose host end is wired: routes, announcement.
 
@@ -374,6 +408,7 @@ def activate_port(netns, port):
 
 
 @privsep.net_admin_pctxt.entrypoint
+@_one_green_thread_at_a_time
 def delete_port(devname, ifb_name=None):
     """Remove a port's host devices; the container end goes with the pair.
 
@@ -400,6 +435,7 @@ def delete_port(devname, ifb_name=None):
 
 
 @privsep.net_admin_pctxt.entrypoint
+@_one_green_thread_at_a_time
 def ensure_bridge(bridge, mtu=None):
     """Make sure linux bridge ``bridge`` exists and is up.
 
@@ -433,6 +469,7 @@ def ensure_bridge(bridge, mtu=None):
 
 
 @privsep.net_admin_pctxt.entrypoint
+@_one_green_thread_at_a_time
 def set_master(devname, bridge):
     """Make ``devname`` a port of linux bridge ``bridge``."""
     with IPRoute(groups=0) as ipr:
@@ -469,6 +506,7 @@ def _clear_shaping(ipr, index):
 
 
 @privsep.net_admin_pctxt.entrypoint
+@_one_green_thread_at_a_time
 def set_shaping(devname, ifb_name, inbound=None, outbound=None):
     """Traffic shaping on a port's host end, as libvirt's ``<bandwidth>``.
 
@@ -508,6 +546,7 @@ def set_shaping(devname, ifb_name, inbound=None, outbound=None):
 
 
 @privsep.net_admin_pctxt.entrypoint
+@_one_green_thread_at_a_time
 def write_resolv_conf(path, content):
     """Replace the content of an existing ``resolv.conf`` file.
 

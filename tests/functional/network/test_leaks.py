@@ -48,10 +48,11 @@ class TestNoLeaks(base.NetworkTestCase):
         elapsed = time.monotonic() - started
         links_after = base.host_links()
         self.assertEqual([], sorted(ours & set(links_after)))
-        # No namespace appeared (peers of tests running alongside aside).
+        # No namespace appeared (the test peers of suites running
+        # alongside, all named pydock-*, aside).
         self.assertEqual([], [name for name in base.netns_list()
                               if name not in netns_before
-                              and not name.startswith('pydock-peer-')])
+                              and not name.startswith('pydock-')])
         qdiscs_after = base.run('tc', 'qdisc', 'show').count('\n')
         self.addDetail('cycles', _text('%d cycles of 2 VIFs in %.1f s; '
                                        'links %d -> %d, qdisc lines %d -> '
