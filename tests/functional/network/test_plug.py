@@ -2,6 +2,7 @@
 from concurrent import futures
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -278,9 +279,11 @@ class TestPlug(base.NetworkTestCase):
         listener = subprocess.Popen(
             ['ip', 'netns', 'exec', self.peer.name, base.BUSYBOX, 'sh', '-c',
              'sleep 60 | %s nc -l -p 7200 > %s' % (base.BUSYBOX,
-                                                    received)])
+                                                    received)],
+            start_new_session=True)
         self.addCleanup(listener.wait, 10)
-        self.addCleanup(listener.kill)
+        # The whole pipeline: its nc must not keep the peer alive.
+        self.addCleanup(os.killpg, listener.pid, signal.SIGKILL)
         for _ in range(50):
             if ':7200 ' in self.peer.sh('%s netstat -ltn' % base.BUSYBOX):
                 break
