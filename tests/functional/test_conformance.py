@@ -38,6 +38,8 @@ import io
 import logging
 import os
 import posix
+import threading
+import time
 import uuid
 
 import docker
@@ -47,11 +49,13 @@ from nova import test
 from nova.compute import power_state
 from nova.tests.unit import utils as test_utils
 from nova.tests.unit.virt import test_virt_drivers
+import testtools
 
 from nova_pydock import images as pydock_images
 from tests import engine
 from tests import functional
 from tests import images as test_images
+from tests.functional import driver_base
 
 CHUNK = 64 * 1024
 # Nova's test case replaces builtins.open; io.open stays the real one.
@@ -150,6 +154,9 @@ class StreamingImages:
         image = self._update(context, image_id, metadata,
                              purge_props=purge_props)
         if data is not None:
+            if hasattr(data, 'read'):  # a file, as glanceclient reads it
+                source = data
+                data = iter(lambda: source.read(CHUNK), b'')
             size = 0
             with open(os.path.join(self.path, image_id), 'wb') as out:
                 for chunk in data:
@@ -334,3 +341,62 @@ class TestConcurrencyMode(test.NoDBTestCase):
             self.assertFalse(monkey_patch.is_patched())
             with self.assertRaises(ImportError):
                 import eventlet  # noqa: F401, PLC0415
+
+
+class TestEngineCallsDoNotStall(driver_base.DriverTestCase):
+    """Other work of nova-compute goes on while the driver waits.
+
+    In eventlet mode every engine call goes through the monkey patched
+    socket module, so a long image load yields to the hub; in threading
+    mode it releases the GIL. Either way a ticker (a green thread in
+    eventlet mode, a native one otherwise) keeps ticking while an
+    uncached 30 MiB image streams from Glance into the engine and the
+    container starts.
+    """
+
+    def test_ticker_runs_during_uncached_spawn(self):
+        base = test_images.import_busybox(
+            self.api, tag='stall-%s' % uuid.uuid4().hex[:8])
+        self.addCleanup(test_images.remove_if_present, self.api, base)
+        repository, tag = 'pydock-test/stall', uuid.uuid4().hex[:8]
+        big = '%s:%s' % (repository, tag)
+        container = self.api.create_container(
+            base, command=['sh', '-c', 'head -c 30m /dev/urandom > /r'],
+            network_disabled=True)
+        self.api.start(container)
+        self.api.wait(container, timeout=120)
+        # The image keeps the base image's command, not the writer's.
+        self.api.commit(container, repository=repository, tag=tag,
+                        conf={'Cmd': ['sleep', '3600']})
+        self.api.remove_container(container, force=True)
+        self.addCleanup(test_images.remove_if_present, self.api, big)
+        path = test_images.save_archive(self.api, big, os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'big.tar'))
+        test_images.remove_if_present(self.api, big)
+        meta = self.glance.add(str(uuid.uuid4()), source_path=path)
+
+        gaps = []
+        done = threading.Event()
+
+        def tick():
+            last = time.monotonic()
+            while not done.is_set():
+                time.sleep(0.01)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        ticker = threading.Thread(target=tick)
+        ticker.start()
+        try:
+            instance = self.spawn(image_meta=meta)
+        finally:
+            done.set()
+            ticker.join()
+        self.assertEqual(power_state.RUNNING,
+                         self.driver.get_info(instance).state)
+        self.assertGreater(len(gaps), 10)
+        self.addDetail('ticker', testtools.content.text_content(
+            '%s mode: %d ticks, longest gap %.3fs'
+            % (functional.CONCURRENCY, len(gaps), max(gaps))))
+        self.assertLess(max(gaps), 1.0)
