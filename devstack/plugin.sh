@@ -1,0 +1,115 @@
+#!/bin/bash
+# shellcheck disable=SC2154  # devstack defines NOVA_*, GLANCE_*, ... vars
+# devstack plugin of nova-pydock: Nova's compute driver for containers and
+# the layered Glance store.
+#
+#   stack install      the container engine (tools/ensure-engine) and the
+#                      project, into devstack's Python environment
+#   stack post-config  nova-compute: compute_driver = pydock.PyDockDriver,
+#                      [pydock], privsep through nova-rootwrap;
+#                      glance-api: the layers store as default backend,
+#                      docker among container formats
+#   stack extra        flavors c1.*, a busybox image (docker save archive)
+#   unstack / clean    nothing of the engine is stopped; clean removes the
+#                      layered store's data
+#
+# What is configured comes from devstack/pydock_config.py, the same source
+# tools/cloud uses.
+
+PYDOCK_CONFIG="$PYDOCK_DIR/devstack/pydock_config.py"
+
+# iniset every "section<TAB>key<TAB>value" line of pydock_config.py's
+# output into the file $1.
+function pydock_iniset_from {
+    local file=$1
+    shift
+    local section key value
+    while IFS=$'\t' read -r section key value; do
+        iniset "$file" "$section" "$key" "$value"
+    done < <(python3 "$PYDOCK_CONFIG" "$@")
+}
+
+function install_nova_pydock {
+    "$PYDOCK_DIR/tools/ensure-engine"
+    setup_develop "$PYDOCK_DIR"
+}
+
+function configure_nova_pydock {
+    local conf=${NOVA_CPU_CONF:-/etc/nova/nova-cpu.conf}
+    pydock_iniset_from "$conf" nova-compute "unix://$PYDOCK_ENGINE_SOCKET"
+    # The driver's network plumbing runs in its own privsep daemon; start
+    # it through nova-rootwrap like Nova's own contexts.
+    iniset "$conf" pydock_net_admin helper_command \
+        "sudo nova-rootwrap $NOVA_CONF_DIR/rootwrap.conf privsep-helper --config-file $conf"
+    sudo install -d -m 755 "$NOVA_CONF_DIR/rootwrap.d"
+    cat <<FILTERS | sudo tee "$NOVA_CONF_DIR/rootwrap.d/pydock.filters" >/dev/null
+# nova-rootwrap filters of nova-pydock (written by its devstack plugin)
+[Filters]
+pydock-privsep-net_admin: RegExpFilter, privsep-helper, root, privsep-helper, --config-file, /etc/(?!\.\.).*, --privsep_context, nova_pydock.network.privsep.net_admin_pctxt, --privsep_sock_path, /tmp/.*
+FILTERS
+    # The driver talks to the engine's socket as the stack user.
+    if getent group docker >/dev/null; then
+        sudo usermod -a -G docker "$STACK_USER"
+    fi
+}
+
+function configure_glance_pydock {
+    local conf=${GLANCE_API_CONF:-/etc/glance/glance-api.conf}
+    local data=${DATA_DIR:-/opt/stack/data}/glance
+    sudo install -d -o "$STACK_USER" "$PYDOCK_LAYERS_DIR" \
+        "$data/os_glance_staging_store" "$data/os_glance_tasks_store"
+    pydock_iniset_from "$conf" glance-api "$PYDOCK_LAYERS_DIR" \
+        "$PYDOCK_GLANCE_BACKEND" "$data/os_glance_staging_store" \
+        "$data/os_glance_tasks_store"
+}
+
+function create_pydock_flavors {
+    local name ram vcpus disk specs spec props
+    while IFS=$'\t' read -r name ram vcpus disk specs; do
+        if ! openstack flavor show "$name" >/dev/null 2>&1; then
+            openstack flavor create --ram "$ram" --vcpus "$vcpus" \
+                --disk "$disk" --public "$name" >/dev/null
+        fi
+        props=()
+        for spec in $specs; do
+            props+=(--property "$spec")
+        done
+        openstack flavor set "${props[@]}" "$name"
+    done < <(python3 "$PYDOCK_CONFIG" flavors)
+}
+
+function upload_pydock_busybox {
+    # Same recipe as tools/cloud: busybox-static rootfs -> docker import ->
+    # docker save -> Glance (container_format docker, disk_format raw).
+    local python=${DEVSTACK_VENV:-/opt/stack/data/venv}/bin/python
+    [ -x "$python" ] || python=python3
+    "$python" "$PYDOCK_DIR/tools/cloud.d/provision.py" image
+}
+
+if is_service_enabled n-cpu g-api; then
+    if [[ "$1" == "stack" && "$2" == "install" ]]; then
+        echo_summary "Installing nova-pydock and the container engine"
+        install_nova_pydock
+    elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
+        if is_service_enabled n-cpu; then
+            echo_summary "Configuring nova-compute for containers"
+            configure_nova_pydock
+        fi
+        if is_service_enabled g-api; then
+            echo_summary "Configuring glance-api with the layered store"
+            configure_glance_pydock
+        fi
+    elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
+        if [[ "$PYDOCK_CREATE_FLAVORS" == "True" ]]; then
+            echo_summary "Creating container flavors"
+            create_pydock_flavors
+        fi
+        if [[ "$PYDOCK_UPLOAD_BUSYBOX" == "True" ]]; then
+            echo_summary "Uploading the busybox container image"
+            upload_pydock_busybox
+        fi
+    fi
+    if [[ "$1" == "clean" ]]; then
+        sudo rm -rf "$PYDOCK_LAYERS_DIR"
+    fi
+fi

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""What nova-pydock changes in an OpenStack deployment: the one place.
+
+Both the devstack plugin (``devstack/plugin.sh``, through this file's
+command line and devstack's ``iniset``) and the one-command cloud
+(``tools/cloud``, by import) take their nova-compute and glance-api
+settings and their flavors from here, so the two cannot drift apart.
+Standard library only.
+
+Command line (tab-separated lines on stdout)::
+
+    pydock_config.py nova-compute              section key value
+    pydock_config.py glance-api DATADIR [NAME] section key value
+    pydock_config.py flavors                   name ram vcpus disk specs
+"""
+import sys
+
+#: nova-compute loads drivers only as nova.virt.<compute_driver>; the
+#: project installs the shim module nova.virt.pydock.
+COMPUTE_DRIVER = 'pydock.PyDockDriver'
+
+#: Glance's defaults plus "docker", said explicitly: container images are
+#: ``docker save`` archives, container_format docker, disk_format raw.
+CONTAINER_FORMATS = 'ami,ari,aki,bare,ovf,ova,docker,compressed'
+DISK_FORMATS = 'ami,ari,aki,vhd,vhdx,vmdk,raw,qcow2,vdi,iso,ploop'
+
+#: The layered store's glance_store entry point (= its URI scheme).
+STORE_DRIVER = 'layers'
+DEFAULT_BACKEND = 'local'
+
+#: Flavors for containers: name, RAM MB, vCPUs, root disk GB, extra specs.
+#: memory_mb is a hard limit, vcpus a CPU quota; pydock:* keys are
+#: validated by Nova's API (nova_pydock.extra_specs).
+FLAVORS = [
+    ('c1.tiny', 128, 1, 1, {
+        'pydock:pids_limit': '128',
+        'pydock:ulimit_nofile': '1024',
+        'quota:cpu_shares': '512',
+    }),
+    ('c1.small', 512, 1, 2, {
+        'pydock:pids_limit': '512',
+        'pydock:shm_size_mb': '64',
+    }),
+    ('c1.medium', 2048, 2, 10, {
+        'pydock:pids_limit': '1024',
+        'pydock:shm_size_mb': '256',
+    }),
+]
+
+
+def nova_compute(engine_url='unix:///var/run/docker.sock'):
+    """(section, key, value) for nova-compute's nova.conf."""
+    return [
+        ('DEFAULT', 'compute_driver', COMPUTE_DRIVER),
+        # Containers start in a fraction of a second; no need to wait
+        # for a guest OS to shut down.
+        ('DEFAULT', 'shutdown_timeout', '10'),
+        ('pydock', 'engine_url', engine_url),
+    ]
+
+
+def glance_api(datadir, backend=DEFAULT_BACKEND, staging_dir=None,
+               tasks_dir=None):
+    """(section, key, value) for glance-api.conf: layered store default.
+
+    Third-party stores load only in multi-store mode (enabled_backends).
+    """
+    settings = [
+        ('DEFAULT', 'enabled_backends', '%s:%s' % (backend, STORE_DRIVER)),
+        ('glance_store', 'default_backend', backend),
+        (backend, 'layers_store_datadir', datadir),
+        ('image_format', 'container_formats', CONTAINER_FORMATS),
+    ]
+    if staging_dir:
+        settings.append(('os_glance_staging_store',
+                         'filesystem_store_datadir', staging_dir))
+    if tasks_dir:
+        settings.append(('os_glance_tasks_store',
+                         'filesystem_store_datadir', tasks_dir))
+    return settings
+
+
+def render_ini(settings):
+    """Settings as ini text: {section: text} (for templates)."""
+    out = {}
+    for section, key, value in settings:
+        out.setdefault(section, []).append('%s = %s' % (key, value))
+    return {section: '\n'.join(lines) for section, lines in out.items()}
+
+
+def main(argv):
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    what, args = argv[0], argv[1:]
+    if what == 'nova-compute':
+        rows = nova_compute(*args)
+    elif what == 'glance-api' and args:
+        rows = glance_api(*args)
+    elif what == 'flavors':
+        rows = [(name, ram, vcpus, disk,
+                 ' '.join('%s=%s' % kv for kv in sorted(specs.items())))
+                for name, ram, vcpus, disk, specs in FLAVORS]
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    for row in rows:
+        print('\t'.join(str(col) for col in row))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,84 @@
+"""The devstack plugin: shellcheck, and the settings it shares with
+tools/cloud (devstack/pydock_config.py).
+
+Devstack itself cannot run here (it clones from the internet), so the
+plugin is checked statically, and its configuration source is checked to
+say what the one-command cloud runs with.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+import testtools
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+DEVSTACK = os.path.join(ROOT, 'devstack')
+CONFIG = os.path.join(DEVSTACK, 'pydock_config.py')
+
+
+def sh(argv):
+    return subprocess.run(argv, check=False, capture_output=True, text=True)
+
+
+def rows(*args):
+    res = sh([sys.executable, CONFIG] + list(args))
+    assert res.returncode == 0, res.stderr
+    return [tuple(line.split('\t')) for line in res.stdout.splitlines()]
+
+
+class DevstackPluginTest(testtools.TestCase):
+
+    def test_shellcheck(self):
+        if not shutil.which('shellcheck'):
+            if os.geteuid() != 0 or not os.path.exists('/usr/bin/apt-get'):
+                self.skipTest('shellcheck is not installed')
+            env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+            for cmd in (['apt-get', 'install', '-y', '-q',
+                         '--no-install-recommends', 'shellcheck'],):
+                if subprocess.run(cmd, check=False, capture_output=True,
+                                  env=env).returncode != 0:
+                    subprocess.run(['apt-get', 'update', '-q'], check=False,
+                                   capture_output=True, env=env)
+                    subprocess.run(cmd, check=False, capture_output=True,
+                                   env=env)
+        res = sh(['shellcheck', '-x',
+                  os.path.join(DEVSTACK, 'plugin.sh'),
+                  os.path.join(DEVSTACK, 'settings')])
+        self.assertEqual(0, res.returncode, res.stdout + res.stderr)
+
+    def test_nova_compute_settings(self):
+        got = rows('nova-compute', 'unix:///run/engine.sock')
+        self.assertIn(('DEFAULT', 'compute_driver', 'pydock.PyDockDriver'),
+                      got)
+        self.assertIn(('pydock', 'engine_url', 'unix:///run/engine.sock'),
+                      got)
+
+    def test_glance_settings(self):
+        got = {(sec, key): value for sec, key, value in rows(
+            'glance-api', '/srv/layers', 'local', '/srv/staging',
+            '/srv/tasks')}
+        self.assertEqual('local:layers', got['DEFAULT', 'enabled_backends'])
+        self.assertEqual('local', got['glance_store', 'default_backend'])
+        self.assertEqual('/srv/layers', got['local', 'layers_store_datadir'])
+        self.assertIn('docker',
+                      got['image_format', 'container_formats'].split(','))
+        self.assertEqual('/srv/staging', got[
+            'os_glance_staging_store', 'filesystem_store_datadir'])
+
+    def test_flavors(self):
+        flavors = {row[0]: row for row in rows('flavors')}
+        self.assertEqual({'c1.tiny', 'c1.small', 'c1.medium'}, set(flavors))
+        for _name, ram, vcpus, disk, specs in flavors.values():
+            self.assertGreater(int(ram), 0)
+            self.assertGreater(int(vcpus), 0)
+            self.assertGreater(int(disk), 0)
+            self.assertIn('pydock:pids_limit=', specs)
+
+    def test_plugin_phases(self):
+        with open(os.path.join(DEVSTACK, 'plugin.sh')) as f:
+            text = f.read()
+        for phase in ('"install"', '"post-config"', '"extra"'):
+            self.assertIn(phase, text)
+        self.assertIn('pydock_config.py', text)
