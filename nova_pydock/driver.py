@@ -48,6 +48,14 @@ class ContainerExitedAtStart(exception.BuildAbortException,
     msg_fmt = "%(reason)s"
 
 
+def _cached_network_info(instance):
+    """The ports Nova last knew of, for calls that get no network_info."""
+    if (not instance.obj_attr_is_set('info_cache')
+            or instance.info_cache is None):
+        return []
+    return instance.info_cache.network_info or []
+
+
 class PyDockDriver(driver.ComputeDriver):
     """Nova compute driver for Docker-compatible container engines."""
 
@@ -288,7 +296,7 @@ class PyDockDriver(driver.ComputeDriver):
                 destroy_secrets=True):
         """Nothing outlives the container but its host network devices."""
         if destroy_vifs:
-            self._network.unplug(instance, network_info)
+            self._network.unplug(instance, network_info, ignore_errors=True)
 
     # -- networking ---------------------------------------------------------
 
@@ -317,9 +325,17 @@ class PyDockDriver(driver.ComputeDriver):
     # -- power --------------------------------------------------------------
 
     def power_off(self, instance, timeout=0, retry_interval=0):
-        """SIGTERM, up to ``timeout`` seconds of grace, then SIGKILL."""
+        """SIGTERM, up to ``timeout`` seconds of grace, then SIGKILL.
+
+        The veth pairs died with the namespace; what is left on the host
+        side (OVS port rows, shaping devices) goes too, and comes back at
+        the next start.
+        """
         self._inspect(instance)
         self._engine.stop(container.name_for(instance), timeout=timeout)
+        network_info = _cached_network_info(instance)
+        if network_info:
+            self._network.unplug(instance, network_info, ignore_errors=True)
 
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):

@@ -6,6 +6,8 @@ namespace on a test bridge stands in for the rest of the network.
 """
 
 from nova import exception
+from nova import objects
+from nova.network import model
 
 from tests.functional import driver_base
 from tests.functional.network import base as net_base
@@ -39,7 +41,10 @@ class TestDriverNetwork(driver_base.DriverTestCase,
 
     def test_spawn_plugs_and_every_start_replugs(self):
         vif = self.vif(20, mtu=1400, dns=[self.ip(53)])
-        instance = self.spawn(network_info=[vif])
+        instance = self.instance()
+        instance.info_cache = objects.InstanceInfoCache(
+            network_info=model.NetworkInfo([vif]))
+        self.spawn(instance, network_info=[vif])
         name = self.container_of(instance)
         self.assertIn('inet %s/24' % self.ip(20),
                       self.exec(name, 'ip -o addr show dev eth0'))
@@ -51,6 +56,8 @@ class TestDriverNetwork(driver_base.DriverTestCase,
         self.assert_reachable(instance, 20)
 
         self.driver.power_off(instance, timeout=2)
+        # The host side went with the stopped container's namespace.
+        self.assertNotIn(vif['devname'], net_base.host_links())
         self.driver.power_on(self.context, instance, [vif])
         self.assert_reachable(instance, 20)
         for reboot_type in ('SOFT', 'HARD'):
