@@ -2,6 +2,8 @@
 from (run a container, change it, commit it to an image, run the image as
 a service, reach the service at the container's address), with Nova's
 REST API in place of the docker command line."""
+import unittest
+
 from tests.nova import base
 
 # Run the committed image as a service: busybox's web server, serving
@@ -32,16 +34,7 @@ class TestSeedScenario(base.PyDockTestCase):
             first['id'], {'createImage': {'name': 'seed'}})['image_id']
         first = self.wait_for(first, 'ACTIVE')
         self.assertTrue(self.inspect(first)['State']['Running'])
-        snapshot = self.glance.show(None, snapshot_id)
-        self.assertEqual('docker', snapshot['container_format'])
-        self.assertEqual('raw', snapshot['disk_format'])
-        self.assertEqual('active', snapshot['status'])
-        self.assertEqual(1, self.glance.uploads[snapshot_id])
-        self.assertTrue(self.glance.has_data(snapshot_id))
-        self.assertGreater(snapshot['size'], 1024 * 1024)
-        # The snapshot keeps the image properties of its base.
-        self.assertEqual(base.SERVICE_COMMAND % 'seed',
-                         snapshot['properties']['os_command_line'])
+        self._assertDockerSnapshot(snapshot_id)
 
         # 4. Run the image as a service: its command becomes the web
         # server (docker run <image> <command>: here the image property
@@ -66,17 +59,7 @@ class TestSeedScenario(base.PyDockTestCase):
 
         # The container holds the port: its address and MAC on eth0, as
         # Nova reports them.
-        addresses = second['addresses'][net.network_name]
-        self.assertEqual([net.address], [a['addr'] for a in addresses])
-        self.assertEqual(net.mac, addresses[0]['OS-EXT-IPS-MAC:mac_addr'])
-        code, output = self.exec_in(second, 'ip', '-o', 'addr', 'show',
-                                    'dev', 'eth0')
-        self.assertEqual(0, code)
-        self.assertIn('inet %s/24' % net.address, output.decode())
-        code, output = self.exec_in(second, 'ip', '-o', 'link', 'show',
-                                    'eth0')
-        self.assertIn(net.mac, output.decode())
-        self.assertIn(net.devname, net.ovs_ports())
+        self._assertHoldsPort(second, net)
 
         # 5. Reach the service at the container's address, from a network
         # namespace on the same Neutron network.
@@ -89,3 +72,58 @@ class TestSeedScenario(base.PyDockTestCase):
         self.assertEqual([], self.engine_containers())
         self.assertNotIn(net.devname, net.ovs_ports())
         self.assertNotIn(net.devname, base.network.host_links())
+
+    def _assertDockerSnapshot(self, snapshot_id):
+        snapshot = self.glance.show(None, snapshot_id)
+        self.assertEqual('docker', snapshot['container_format'])
+        self.assertEqual('raw', snapshot['disk_format'])
+        self.assertEqual('active', snapshot['status'])
+        self.assertEqual(1, self.glance.uploads[snapshot_id])
+        self.assertTrue(self.glance.has_data(snapshot_id))
+        self.assertGreater(snapshot['size'], 1024 * 1024)
+        # The snapshot keeps the image properties of its base.
+        self.assertEqual(base.SERVICE_COMMAND % 'seed',
+                         snapshot['properties']['os_command_line'])
+
+    def _assertHoldsPort(self, server, net):
+        addresses = server['addresses'][net.network_name]
+        self.assertEqual([net.address], [a['addr'] for a in addresses])
+        self.assertEqual(net.mac, addresses[0]['OS-EXT-IPS-MAC:mac_addr'])
+        code, output = self.exec_in(server, 'ip', '-o', 'addr', 'show',
+                                    'dev', 'eth0')
+        self.assertEqual(0, code)
+        self.assertIn('inet %s/24' % net.address, output.decode())
+        code, output = self.exec_in(server, 'ip', '-o', 'link', 'show',
+                                    'eth0')
+        self.assertIn(net.mac, output.decode())
+        self.assertIn(net.devname, net.ovs_ports())
+
+
+class TestPortAcrossRestarts(base.PyDockTestCase):
+
+    @unittest.expectedFailure
+    def test_service_reachable_after_stop_start_and_reboot(self):
+        """Known defect of the OVS path (nova_pydock.network), not fixed yet.
+
+        The container's namespace dies with its process and every start
+        plugs the port again: a new veth pair whose host end has the old
+        name. Open vSwitch (userspace datapath here) keeps the port it
+        opened on the deleted device; ovsdb still lists it, os-vif's plug
+        adds nothing, and the new device is never opened: after
+        ``os-stop``/``os-start`` (or a hard reboot) the server is
+        unreachable. Remove ``expectedFailure`` once re-plugging re-adds
+        the OVS port.
+        """
+        net = self.ovs_network()
+        image = self.docker_image(os_command_line='httpd -f -p 8080 -h /etc')
+        server = self.boot(image['id'], self.container_flavor(),
+                           networks=[{'port': net.port_id}])
+        self.assertIn('root:x:0:', net.http_get(net.address, 8080, '/group'))
+        server = self.action(server, {'os-stop': None}, 'SHUTOFF')
+        self.assertEqual('exited', self.engine_status(server))
+        server = self.action(server, {'os-start': None}, 'ACTIVE')
+        self.assertIn('root:x:0:', net.http_get(net.address, 8080, '/group',
+                                                tries=10))
+        server = self.action(server, {'reboot': {'type': 'HARD'}}, 'ACTIVE')
+        self.assertIn('root:x:0:', net.http_get(net.address, 8080, '/group',
+                                                tries=10))
