@@ -106,6 +106,10 @@ class TestTwoComputes(base.PyDockTestCase):
 
         for host, server in by_host.items():
             self._assertHostHolds(host, [server])
+            self.assertEqual(
+                {orc.VCPU: 1, orc.MEMORY_MB: 128, orc.DISK_GB: 1},
+                self._get_provider_usages(
+                    self._get_provider_uuid_by_host(host)))
 
         gone_host, kept_host = self.hosts
         gone, kept = by_host[gone_host], by_host[kept_host]
@@ -114,6 +118,10 @@ class TestTwoComputes(base.PyDockTestCase):
         self.assertNoContainer(gone)
         self._assertHostHolds(gone_host, [])
         self._assertUntouched(kept, started)
+        self.assertEqual(
+            {orc.VCPU: 0, orc.MEMORY_MB: 0, orc.DISK_GB: 0},
+            self._get_provider_usages(
+                self._get_provider_uuid_by_host(gone_host)))
 
         # A fresh nova-compute on the emptied host (new driver, init_host
         # on the shared engine) and a round of periodic tasks leave the
