@@ -4,10 +4,14 @@ the compute driver loaded as operators load it and a real engine under it.
 nova-compute gets ``compute_driver = pydock.PyDockDriver`` and finds the
 driver through the ``nova.virt.pydock`` shim, exactly like a deployment.
 Placement is the real placement service (``PlacementFixture``), Neutron
-the harness's ``NeutronFixture``, Glance :class:`StreamingGlanceFixture`
-holding real ``docker save`` archives. Every test runs its compute
-services under host names of its own, so that it only ever sees its own
-containers on the engine it shares with other tests.
+the harness's ``NeutronFixture`` (subnets filtered as Neutron does),
+Glance :class:`StreamingGlanceFixture` holding real ``docker save``
+archives. What the harness poisons or fakes that a real driver needs is
+given back in :mod:`tests.nova.fixtures` and in :meth:`setUp`, each with
+the reason. Every test runs its compute services under host names of its
+own, so that it only ever sees its own containers on the engine it shares
+with other tests; ``tests/nova/network.py`` adds Neutron ports on Open
+vSwitch for the tests that need them.
 """
 import os
 import sysconfig
