@@ -260,7 +260,7 @@ class CloudTest(testtools.TestCase):
         self.assertEqual(('docker', 'raw', 'active'), (
             snap['container_format'], snap['disk_format'], snap['status']))
         server = self.openstack(
-            'server', 'create', '--flavor', 'c1.tiny', '--image', 'e2e-snap',
+            'server', 'create', '--flavor', 'c1.small', '--image', 'e2e-snap',
             '--network', 'demo', '--wait', 'e2e-two')
         two = server['id']
         ip2 = self.fixed_ip(self.openstack('server', 'show', two))
