@@ -11,19 +11,24 @@ nova-compute picks its concurrency mode before anything else is imported
   nova-compute is threading).
 
 These tests do the same, here, before any test module imports Nova:
-``PYDOCK_TEST_CONCURRENCY=eventlet`` (set only by the
-``functional-eventlet`` tox environment) selects eventlet mode, anything
-else the default native threads. The environment variable is pinned for
-the whole process because Nova's test harness (``nova.tests.unit``) calls
+``PYDOCK_TEST_CONCURRENCY=eventlet`` (set by the ``functional-eventlet``
+tox environment) selects eventlet mode and ``threading`` native threads;
+unset, an explicit ``OS_NOVA_DISABLE_EVENTLET_PATCHING`` is honoured as
+Nova honours it, and without either the tests run in native threads, the
+default of nova-compute. The environment variable is then pinned for the
+whole process, because Nova's test harness (``nova.tests.unit``) calls
 ``monkey_patch.patch()`` again on import, with eventlet as its default.
 """
 import os
 
-CONCURRENCY = ('eventlet'
-               if os.environ.get('PYDOCK_TEST_CONCURRENCY') == 'eventlet'
-               else 'threading')
-os.environ['OS_NOVA_DISABLE_EVENTLET_PATCHING'] = (
-    'false' if CONCURRENCY == 'eventlet' else 'true')
+_THREADS = ('1', 'true', 'yes')
+_requested = os.environ.get('PYDOCK_TEST_CONCURRENCY')
+if _requested:
+    _disable = 'false' if _requested == 'eventlet' else 'true'
+else:
+    _disable = os.environ.get('OS_NOVA_DISABLE_EVENTLET_PATCHING') or 'true'
+os.environ['OS_NOVA_DISABLE_EVENTLET_PATCHING'] = _disable
+CONCURRENCY = 'threading' if _disable.lower() in _THREADS else 'eventlet'
 
 from nova import monkey_patch  # noqa: E402
 
