@@ -347,7 +347,12 @@ class PyDockDriver(driver.ComputeDriver):
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,
                accel_info=None, share_info=None):
-        """SOFT: graceful stop, then start. HARD: kill, then start."""
+        """SOFT: graceful stop, then start. HARD: kill, then start.
+
+        As after power_off, the host side of the ports goes before the
+        start plugs them again: an OVS port row left from the dead veth
+        keeps Open vSwitch on the deleted device.
+        """
         name = container.name_for(instance)
         state = self._inspect(instance)['State']
         if state.get('Paused'):
@@ -359,6 +364,8 @@ class PyDockDriver(driver.ComputeDriver):
             else:
                 self._engine.kill(name)
                 self._engine.wait_stopped(name, CONF.pydock.engine_timeout)
+        if network_info:
+            self._network.unplug(instance, network_info, ignore_errors=True)
         self._start(instance, network_info)
 
     def pause(self, instance):

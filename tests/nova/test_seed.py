@@ -2,8 +2,6 @@
 from (run a container, change it, commit it to an image, run the image as
 a service, reach the service at the container's address), with Nova's
 REST API in place of the docker command line."""
-import unittest
-
 from tests.nova import base
 
 # Run the committed image as a service: busybox's web server, serving
@@ -101,18 +99,13 @@ class TestSeedScenario(base.PyDockTestCase):
 
 class TestPortAcrossRestarts(base.PyDockTestCase):
 
-    @unittest.expectedFailure
     def test_service_reachable_after_stop_start_and_reboot(self):
-        """Known defect of the OVS path (nova_pydock.network), not fixed yet.
+        """Every start plugs the port again, and the server is reachable.
 
-        The container's namespace dies with its process and every start
-        plugs the port again: a new veth pair whose host end has the old
-        name. Open vSwitch (userspace datapath here) keeps the port it
-        opened on the deleted device; ovsdb still lists it, os-vif's plug
-        adds nothing, and the new device is never opened: after
-        ``os-stop``/``os-start`` (or a hard reboot) the server is
-        unreachable. Remove ``expectedFailure`` once re-plugging re-adds
-        the OVS port.
+        The container's namespace dies with its process, so each start
+        makes a new veth pair whose host end has the old name; Open
+        vSwitch must open the new device (power_off removes the port's
+        OVS row, the next plug adds it again).
         """
         net = self.ovs_network()
         image = self.docker_image(os_command_line='httpd -f -p 8080 -h /etc')
@@ -121,9 +114,15 @@ class TestPortAcrossRestarts(base.PyDockTestCase):
         self.assertIn('root:x:0:', net.http_get(net.address, 8080, '/group'))
         server = self.action(server, {'os-stop': None}, 'SHUTOFF')
         self.assertEqual('exited', self.engine_status(server))
+        self.assertNotIn(net.devname, net.ovs_ports())
         server = self.action(server, {'os-start': None}, 'ACTIVE')
-        self.assertIn('root:x:0:', net.http_get(net.address, 8080, '/group',
-                                                tries=10))
-        server = self.action(server, {'reboot': {'type': 'HARD'}}, 'ACTIVE')
-        self.assertIn('root:x:0:', net.http_get(net.address, 8080, '/group',
-                                                tries=10))
+        self.assertIn('root:x:0:', net.http_get(net.address, 8080, '/group'))
+        for reboot in ('SOFT', 'HARD'):
+            server = self.action(server, {'reboot': {'type': reboot}},
+                                 'ACTIVE')
+            self.assertIn('root:x:0:',
+                          net.http_get(net.address, 8080, '/group'))
+        self.assertIn(net.devname, net.ovs_ports())
+        self.delete(server)
+        self.assertNotIn(net.devname, net.ovs_ports())
+        self.assertNotIn(net.devname, base.network.host_links())
