@@ -12,7 +12,19 @@ import subprocess
 import time
 import uuid
 
+from nova_pydock import security
 from tests.functional import driver_base
+
+# Bit numbers of capabilities(7), as /proc/<pid>/status shows them.
+CAPABILITY_BITS = {name: bit for bit, name in enumerate((
+    'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL',
+    'SETGID', 'SETUID', 'SETPCAP', 'LINUX_IMMUTABLE', 'NET_BIND_SERVICE',
+    'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER',
+    'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT',
+    'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME',
+    'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL',
+    'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM',
+    'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF', 'CHECKPOINT_RESTORE'))}
 
 # Processes an instance of the test image runs, plus what the checks exec.
 INSTANCE_COMMANDS = {'docker-init', 'sleep', 'sh', 'cat', 'ps', 'ls'}
@@ -84,6 +96,28 @@ class TestEscapeMatrix(driver_base.DriverTestCase):
         self.assertNotEqual(1, host_pid)
         with open('/proc/%d/comm' % host_pid) as f:
             self.assertEqual('docker-init', f.read().strip())
+
+    def test_kernel_sees_reduced_privileges(self):
+        """What the kernel holds for processes in the instance."""
+        expected = sum(1 << CAPABILITY_BITS[name]
+                       for name in security.BASE_CAPABILITIES)
+        for target in ('1', 'self'):
+            code, output = self.sh('cat /proc/%s/status' % target)
+            self.assertEqual(0, code, output)
+            status = dict(line.split(':', 1) for line in output.splitlines()
+                          if ':' in line)
+            for field in ('CapEff', 'CapPrm', 'CapBnd'):
+                held = int(status[field].strip(), 16)
+                self.assertEqual(expected, held, '%s of %s: %s' % (
+                    field, target, sorted(
+                        name for name, bit in CAPABILITY_BITS.items()
+                        if held >> bit & 1)))
+            for dropped in ('NET_RAW', 'MKNOD', 'SETFCAP', 'SYS_ADMIN',
+                            'NET_ADMIN', 'SYS_PTRACE', 'SYS_MODULE'):
+                self.assertFalse(int(status['CapBnd'], 16)
+                                 >> CAPABILITY_BITS[dropped] & 1, dropped)
+            self.assertEqual('1', status['NoNewPrivs'].strip())
+            self.assertEqual('2', status['Seccomp'].strip())  # filtering
 
     def test_mount_denied(self):
         self.assertDenied('mkdir -p /mnt && mount -t tmpfs none /mnt',
