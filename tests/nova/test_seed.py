@@ -100,7 +100,7 @@ class TestSeedScenario(base.PyDockTestCase):
 class TestPortAcrossRestarts(base.PyDockTestCase):
 
     def test_service_reachable_after_stop_start_and_reboot(self):
-        """Every start plugs the port again, and the server is reachable.
+        """Every start plugs the port again; the server stays reachable.
 
         The container's namespace dies with its process, so each start
         makes a new veth pair whose host end has the old name; Open
@@ -120,6 +120,13 @@ class TestPortAcrossRestarts(base.PyDockTestCase):
         for reboot in ('SOFT', 'HARD'):
             server = self.action(server, {'reboot': {'type': reboot}},
                                  'ACTIVE')
+            self.assertIn('root:x:0:',
+                          net.http_get(net.address, 8080, '/group'))
+        # A frozen container keeps its namespace and port.
+        for freeze, thaw, status in (('pause', 'unpause', 'PAUSED'),
+                                     ('suspend', 'resume', 'SUSPENDED')):
+            server = self.action(server, {freeze: None}, status)
+            server = self.action(server, {thaw: None}, 'ACTIVE')
             self.assertIn('root:x:0:',
                           net.http_get(net.address, 8080, '/group'))
         self.assertIn(net.devname, net.ovs_ports())
