@@ -214,11 +214,17 @@ class PyDockDriver(driver.ComputeDriver):
         """Start the container, plumb its network, check it stays up.
 
         The container's network namespace is born with its process, so
-        every start plugs the ports again. On the first boot the driver
-        waits for Neutron's ``network-vif-plugged`` events, as libvirt does.
+        every start plugs the ports again, after removing what the last
+        run left on the host side (an OVS port row of a dead veth keeps
+        Open vSwitch on the deleted device, whether the container stopped
+        through Nova, crashed, or went down with the engine). On the first
+        boot the driver waits for Neutron's ``network-vif-plugged`` events,
+        as libvirt does.
         """
         name = container.name_for(instance)
         self._engine.start(name)
+        if network_info and not first_boot:
+            self._network.unplug(instance, network_info, ignore_errors=True)
         if network_info:
             events = (network_api.vif_plugged_events(network_info)
                       if first_boot and CONF.vif_plugging_timeout else [])
@@ -347,12 +353,7 @@ class PyDockDriver(driver.ComputeDriver):
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,
                accel_info=None, share_info=None):
-        """SOFT: graceful stop, then start. HARD: kill, then start.
-
-        As after power_off, the host side of the ports goes before the
-        start plugs them again: an OVS port row left from the dead veth
-        keeps Open vSwitch on the deleted device.
-        """
+        """SOFT: graceful stop, then start. HARD: kill, then start."""
         name = container.name_for(instance)
         state = self._inspect(instance)['State']
         if state.get('Paused'):
@@ -364,8 +365,6 @@ class PyDockDriver(driver.ComputeDriver):
             else:
                 self._engine.kill(name)
                 self._engine.wait_stopped(name, CONF.pydock.engine_timeout)
-        if network_info:
-            self._network.unplug(instance, network_info, ignore_errors=True)
         self._start(instance, network_info)
 
     def pause(self, instance):
