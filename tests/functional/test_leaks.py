@@ -89,6 +89,9 @@ class TestLeaks(driver_base.DriverTestCase):
         mounts = '\n'.join(_mountinfo())
         left = [trace for trace in traces if trace in mounts]
         self.assertEqual([], left)
+        self.addDetail('traces', driver_base.testtools.content.text_content(
+            '%d container IDs, overlay roots and namespace files of %d '
+            'containers checked' % (len(traces), len(uuids))))
         overlay_after = sum('overlay' in line for line in _mountinfo())
         self.addDetail('overlay-mounts', driver_base.testtools.content
                        .text_content('%d before, %d after (whole host)'
@@ -115,4 +118,8 @@ class TestLeaks(driver_base.DriverTestCase):
             or image['RepoTags'] == ['<none>:<none>']])
 
         # No new open file descriptor in this process.
-        self.assertEqual(fds_before, self._idle_connections_closed())
+        fds_after = self._idle_connections_closed()
+        self.addDetail('descriptors', driver_base.testtools.content
+                       .text_content('%d before, %d after'
+                                     % (len(fds_before), len(fds_after))))
+        self.assertEqual(fds_before, fds_after)
