@@ -14,7 +14,8 @@ process, container, veth or OVS port behind.
 Needs root on Debian 12 (it installs Debian packages and a venv the first
 time: several minutes). One cloud test at a time per machine (a lock).
 Environment: PYDOCK_CLOUD_TEST_OFFSET (port offset, default 100),
-PYDOCK_CLOUD_TEST_SUBNET (default 198.19.200.0/24), PYDOCK_CLOUD_VENV.
+PYDOCK_CLOUD_TEST_SUBNET (default 198.19.200.0/24),
+PYDOCK_CLOUD_TEST_VENV (default /opt/pydock-cloud/venv-e2e).
 """
 import fcntl
 import json
@@ -35,6 +36,7 @@ CLOUD = os.path.join(ROOT, 'tools', 'cloud')
 LOCK = '/var/lock/pydock-cloud-test.lock'
 OFFSET = int(os.environ.get('PYDOCK_CLOUD_TEST_OFFSET', '100'))
 SUBNET = os.environ.get('PYDOCK_CLOUD_TEST_SUBNET', '198.19.200.0/24')
+VENV = os.environ.get('PYDOCK_CLOUD_TEST_VENV', '/opt/pydock-cloud/venv-e2e')
 CLI_TIMEOUT = 300
 
 
@@ -70,7 +72,11 @@ class CloudTest(testtools.TestCase):
                         PYDOCK_CLOUD_PORT_OFFSET=str(OFFSET),
                         PYDOCK_CLOUD_SUBNET=SUBNET,
                         PYDOCK_CLOUD_NAME='pydock-e2e',
-                        PYDOCK_CLOUD_SOURCE='worktree')
+                        PYDOCK_CLOUD_SOURCE='worktree',
+                        # its own venv: re-installing the working tree
+                        # must not pull the code from under a
+                        # developer's running cloud
+                        PYDOCK_CLOUD_VENV=VENV)
         for key in list(self.env):
             if key.startswith('OS_'):
                 del self.env[key]

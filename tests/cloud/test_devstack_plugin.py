@@ -45,7 +45,8 @@ class DevstackPluginTest(testtools.TestCase):
                                    env=env)
         res = sh(['shellcheck', '-x',
                   os.path.join(DEVSTACK, 'plugin.sh'),
-                  os.path.join(DEVSTACK, 'settings')])
+                  os.path.join(DEVSTACK, 'settings'),
+                  os.path.join(DEVSTACK, 'override-defaults')])
         self.assertEqual(0, res.returncode, res.stdout + res.stderr)
 
     def test_nova_compute_settings(self):
