@@ -26,6 +26,7 @@ from nova_pydock import flavor as flavor_mapping
 from nova_pydock import host as host_info
 from nova_pydock import images
 from nova_pydock.network import api as network_api
+from nova_pydock.network import counters as network_counters
 
 LOG = logging.getLogger(__name__)
 CONF = pydock_conf.CONF
@@ -417,7 +418,9 @@ class PyDockDriver(driver.ComputeDriver):
         details = self._inspect(instance)
         stats = (self._engine.stats(container.name_for(instance))
                  if details['State'].get('Running') else {})
-        return diagnostics.from_engine(details, stats)
+        return diagnostics.from_engine(
+            details, stats,
+            network_counters.port_counters(_cached_network_info(instance)))
 
     def get_instance_diagnostics(self, instance):
         raise NotImplementedError(

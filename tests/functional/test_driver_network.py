@@ -54,6 +54,9 @@ class TestDriverNetwork(driver_base.DriverTestCase,
         self.assertIn('nameserver %s' % self.ip(53),
                       self.exec(name, 'cat /etc/resolv.conf'))
         self.assert_reachable(instance, 20)
+        diagnostics = self.driver.get_diagnostics(instance)
+        self.assertGreater(diagnostics[vif['devname'] + '_rx_packets'], 0)
+        self.assertGreater(diagnostics[vif['devname'] + '_tx_bytes'], 0)
 
         self.driver.power_off(instance, timeout=2)
         # The host side went with the stopped container's namespace.
