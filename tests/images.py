@@ -64,15 +64,20 @@ def import_busybox(api, tag='latest', command='sleep 3600'):
 
 
 def add_layer(api, base_ref, ref, path='/layer2.txt', content='second layer'):
-    """Commit a container of ``base_ref`` with one file written: 2 layers."""
+    """Commit a container of ``base_ref`` with one file written: 2 layers.
+
+    The new image keeps the base image's command (not the writer's).
+    """
     repository, tag = ref.rsplit(':', 1)
+    base_cmd = api.inspect_image(base_ref)['Config'].get('Cmd')
     container = api.create_container(
         base_ref, command=['sh', '-c', 'echo %s > %s' % (content, path)],
         network_disabled=True)
     try:
         api.start(container)
         api.wait(container, timeout=60)
-        api.commit(container, repository=repository, tag=tag)
+        api.commit(container, repository=repository, tag=tag,
+                   conf={'Cmd': base_cmd})
     finally:
         api.remove_container(container, force=True)
     return ref

@@ -42,6 +42,9 @@ class TestLocalImages(testtools.TestCase):
         self.assertEqual(['pydock-test/two-layer:helper'],
                          manifest[0]['RepoTags'])
         self.assertEqual(2, len(manifest[0]['Layers']))
+        # The second layer keeps the base image's command.
+        self.assertEqual(['sleep', '3600'],
+                         self.api.inspect_image(ref)['Config']['Cmd'])
 
 
 class TestEnsureEngine(testtools.TestCase):
