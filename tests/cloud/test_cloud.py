@@ -122,6 +122,20 @@ class CloudTest(testtools.TestCase):
             return json.loads(res.stdout)
         return res
 
+    def concurrently(self, commands):
+        """Run openstack commands at the same time; all must succeed."""
+        venv = self.settings['venv']
+        procs = [subprocess.Popen(
+            [os.path.join(venv, 'bin', 'openstack')] + cmd,
+            env=self.os_env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True) for cmd in commands]
+        failed = []
+        for cmd, proc in zip(commands, procs, strict=True):
+            _out, err = proc.communicate(timeout=CLI_TIMEOUT)
+            if proc.returncode != 0:
+                failed.append('%s: %s' % (' '.join(cmd), err[-500:]))
+        self.assertEqual([], failed)
+
     def wait_server(self, name, status, timeout=180):
         deadline = time.monotonic() + timeout
         while True:
@@ -239,6 +253,16 @@ class CloudTest(testtools.TestCase):
         self.assertEqual(['running'], self.container_state(one))
         self.ping(ip)
         self.assertIn('hello from e2e-one', self.http_get(ip))
+
+        # SQLite under concurrent requests: writes and reads at once
+        self.concurrently(
+            [['port', 'create', '--network', 'demo', 'e2e-p%d' % i]
+             for i in range(3)]
+            + [['server', 'list'], ['image', 'list'], ['network', 'list'],
+               ['server', 'show', one]])
+        self.concurrently([['port', 'delete', 'e2e-p%d' % i]
+                           for i in range(3)] + [['port', 'list']])
+        log('concurrent port creates/deletes and reads: all answered')
 
         # 2. console log
         console = self.openstack('console', 'log', 'show', one,
