@@ -83,7 +83,9 @@ function upload_pydock_busybox {
     # docker save -> Glance (container_format docker, disk_format raw).
     local python=${DEVSTACK_VENV:-/opt/stack/data/venv}/bin/python
     [ -x "$python" ] || python=python3
-    "$python" "$PYDOCK_DIR/tools/cloud.d/provision.py" image
+    # The stack user joined the docker group during this run: a new
+    # group session gives this one command the engine's socket.
+    sg docker -c "$python $PYDOCK_DIR/tools/cloud.d/provision.py image"
 }
 
 if is_service_enabled n-cpu g-api; then
