@@ -14,6 +14,7 @@ Every phase is idempotent: it finds what exists and creates only what is
 missing. It talks to the APIs as the admin of clouds.yaml (OS_CLOUD,
 OS_CLIENT_CONFIG_FILE set by tools/cloud).
 """
+import datetime
 import json
 import os
 import subprocess
@@ -114,13 +115,38 @@ def identity(conn, cfg):
         % ('' if made else ' (all present)'))
 
 
+def _since(timestamp, started):
+    """Whether an API timestamp (UTC, ISO 8601) is after ``started``."""
+    if not timestamp:
+        return False
+    when = datetime.datetime.fromisoformat(
+        str(timestamp).replace('Z', '+00:00').replace(' ', 'T'))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp() >= started - 1
+
+
+def _started(state, name):
+    """When tools/cloud last started ``name`` (epoch seconds), or 0."""
+    try:
+        with open(os.path.join(state, 'run', name + '.pid')) as f:
+            return json.load(f).get('time', 0)
+    except (OSError, ValueError):
+        return 0
+
+
 def services(conn, cfg, state):
     host = cfg['host']
+    # A heartbeat from before the last start (seconds ago, still "up")
+    # says nothing about the process that runs now.
+    compute_started = _started(state, 'nova-compute')
+    agent_started = _started(state, 'neutron-openvswitch-agent')
 
     def compute_up():
         return [s for s in conn.compute.services(binary='nova-compute',
                                                   host=host)
-                if s.state == 'up' and s.status == 'enabled']
+                if s.state == 'up' and s.status == 'enabled'
+                and _since(s.updated_at, compute_started)]
     wait_for('nova-compute on %s to report' % host, compute_up, 180)
     nova_conf = os.path.join(state, 'etc', 'nova', 'nova.conf')
 
@@ -136,7 +162,8 @@ def services(conn, cfg, state):
 
     def agent_alive():
         return [a for a in conn.network.agents(host=host)
-                if a.agent_type == 'Open vSwitch agent' and a.is_alive]
+                if a.agent_type == 'Open vSwitch agent' and a.is_alive
+                and _since(a.last_heartbeat_at, agent_started)]
     wait_for('the Open vSwitch agent on %s' % host, agent_alive, 180, 2)
     say('neutron Open vSwitch agent alive (bridge %s, datapath netdev)'
         % cfg['int_bridge'])
