@@ -423,6 +423,9 @@ class PyDockDriver(driver.ComputeDriver):
             network_counters.port_counters(_cached_network_info(instance)))
 
     def get_instance_diagnostics(self, instance):
+        # Nova's Diagnostics object requires a driver name from its fixed
+        # list (libvirt, xenapi, vmwareapi, ironic, hyperv) and the API
+        # refuses a response without one; none of them is this driver.
         raise NotImplementedError(
             "Nova's versioned diagnostics (microversion 2.48+) only accept "
             "VM hypervisor drivers; use microversion 2.47 or older, served "
