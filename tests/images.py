@@ -7,8 +7,10 @@ Glance stores. Driver tests and store tests share these helpers.
 """
 import io
 import json
+import os
 import subprocess
 import tarfile
+import uuid
 
 import docker
 
@@ -89,6 +91,19 @@ def save_archive(api, ref, path):
         for chunk in api.get_image(ref):
             out.write(chunk)
     return path
+
+
+def busybox_archive(api, directory, prefix):
+    """A ``docker save`` archive of the busybox image, at ``directory``.
+
+    The image is imported under a tag of its own and removed from the
+    engine again, so that tests load it from the archive like Glance data.
+    """
+    ref = import_busybox(api, tag='%s-%s' % (prefix, uuid.uuid4().hex[:8]))
+    try:
+        return save_archive(api, ref, os.path.join(directory, 'busybox.tar'))
+    finally:
+        remove_if_present(api, ref)
 
 
 def archive_layers(path):

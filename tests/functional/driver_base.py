@@ -98,11 +98,8 @@ class DriverTestCase(testtools.TestCase):
         cls.api = engine.api()
         cls._class_tmp = fixtures.TempDir()
         cls._class_tmp.setUp()
-        tag = 'driver-%s' % uuid.uuid4().hex[:8]
-        ref = images.import_busybox(cls.api, tag=tag)
-        cls.base_archive = images.save_archive(
-            cls.api, ref, os.path.join(cls._class_tmp.path, 'base.tar'))
-        images.remove_if_present(cls.api, ref)
+        cls.base_archive = images.busybox_archive(
+            cls.api, cls._class_tmp.path, 'driver')
 
     @classmethod
     def tearDownClass(cls):

@@ -190,14 +190,8 @@ class PyDockConformanceTestCase(test_virt_drivers._VirtDriverTestCase,
         cls.engine = engine.api()
         cls._class_tmp = fixtures.TempDir()
         cls._class_tmp.setUp()
-        ref = test_images.import_busybox(
-            cls.engine, tag='conformance-%s' % uuid.uuid4().hex[:8])
-        try:
-            cls.archive = test_images.save_archive(
-                cls.engine, ref, os.path.join(cls._class_tmp.path,
-                                              'busybox.tar'))
-        finally:
-            test_images.remove_if_present(cls.engine, ref)
+        cls.archive = test_images.busybox_archive(
+            cls.engine, cls._class_tmp.path, 'conformance')
 
     @classmethod
     def tearDownClass(cls):

@@ -83,14 +83,8 @@ class PyDockTestCase(test.TestCase,
         cls._engine = engine.api()
         cls._class_tmp = fixtures.TempDir()
         cls._class_tmp.setUp()
-        tag = 'nova-%s' % uuid.uuid4().hex[:8]
-        ref = test_images.import_busybox(cls._engine, tag=tag)
-        try:
-            cls._base_archive = test_images.save_archive(
-                cls._engine, ref,
-                os.path.join(cls._class_tmp.path, 'busybox.tar'))
-        finally:
-            test_images.remove_if_present(cls._engine, ref)
+        cls._base_archive = test_images.busybox_archive(
+            cls._engine, cls._class_tmp.path, 'nova')
 
     @classmethod
     def tearDownClass(cls):
