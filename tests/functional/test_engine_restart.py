@@ -21,12 +21,15 @@ import time
 
 import docker
 from nova import exception
+from nova import objects
 from nova.compute import power_state
+from nova.network import model
 from nova.virt import fake as fake_virt
 
 from nova_pydock import driver as pydock_driver
 from tests import engine
 from tests.functional import driver_base
+from tests.functional.network import base as net_base
 
 INSTANCES = 5
 # Upper bound of every wait on the private engine (seconds).
@@ -191,7 +194,8 @@ def _cgroup_pids(cgroup):
         return []
 
 
-class TestEngineRestart(driver_base.DriverTestCase):
+class PrivateEngineTestCase(driver_base.DriverTestCase):
+    """A driver on a private engine that a test may stop and start."""
 
     def setUp(self):
         super().setUp()
@@ -226,6 +230,9 @@ class TestEngineRestart(driver_base.DriverTestCase):
 
     def private_inspect(self, instance):
         return self.engine.api.inspect_container('nova-%s' % instance.uuid)
+
+
+class TestEngineRestart(PrivateEngineTestCase):
 
     def test_instances_run_again_after_engine_restart(self):
         instances = [self.spawn() for _ in range(INSTANCES)]
@@ -300,3 +307,36 @@ class TestEngineRestart(driver_base.DriverTestCase):
         self.assertNothingLeft(root, ids)
         self.assertRaises(exception.HypervisorUnavailable,
                           self.driver.instance_exists, instance)
+
+
+class TestEngineRestartNetwork(PrivateEngineTestCase,
+                               net_base.NetworkTestCase):
+    """A Neutron port is reachable again after the engine restarted."""
+
+    def test_port_reachable_after_engine_restart(self):
+        octet = int(net_base.short_id()[:2], 16)
+        address = '198.19.%d.30' % octet
+        bridge = self.make_bridge()
+        peer = self.make_peer(bridge, '198.19.%d.1/24' % octet)
+        vif = self.make_vif(bridge, address, '198.19.%d.0/24' % octet,
+                            gateway='198.19.%d.1' % octet)
+        instance = self.instance()
+        instance.info_cache = objects.InstanceInfoCache(
+            network_info=model.NetworkInfo([vif]))
+        self.spawn(instance, network_info=[vif])
+        self.addCleanup(self.driver.unplug_vifs, instance, [vif])
+        self.assertTrue(peer.ping(address))
+
+        self.assertTrue(self.engine.stop(), 'dockerd did not stop')
+        self.assertFalse(peer.ping(address, tries=2))
+        self.engine.start()
+        self.driver.init_host(self.host)
+        self.driver.resume_state_on_host_boot(self.context, instance, [vif],
+                                              None)
+        self.assertEqual(power_state.RUNNING,
+                         self.driver.get_info(instance).state)
+        self.assertTrue(peer.ping(address),
+                        'the port is not reachable after the restart')
+        self.assertEqual([vif['devname']],
+                         [name for name in net_base.host_links()
+                          if name == vif['devname']])
