@@ -157,10 +157,6 @@ class EngineClient:
     def info(self):
         return self.api.info()
 
-    @_engine_call(retry=True)
-    def disk_usage(self):
-        return self.api.df()
-
     # -- images -----------------------------------------------------------
 
     @_engine_call(retry=True, subject='image')
@@ -195,9 +191,9 @@ class EngineClient:
                 if stream.startswith('Loaded image'):
                     loaded.append(stream.split(': ', 1)[1])
         except docker_errors.APIError as exc:
-            if exc.status_code is not None and 400 <= exc.status_code < 500:
-                raise ImageLoadFailed(reason=_explanation(exc)) from exc
-            if exc.status_code == 500:
+            # 4xx: a request the engine refused; 500: an archive it could
+            # not read. Anything else (engine busy, gone) stays transient.
+            if exc.status_code is not None and 400 <= exc.status_code <= 500:
                 raise ImageLoadFailed(reason=_explanation(exc)) from exc
             raise
         finally:
