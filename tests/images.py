@@ -106,6 +106,18 @@ def busybox_archive(api, directory, prefix):
         remove_if_present(api, ref)
 
 
+def file_chunks(path, size=64 * 1024):
+    """The bytes of ``path`` in chunks, as an image API streams image data.
+
+    Nothing for a file that does not exist (an image without data).
+    """
+    if not os.path.exists(path):
+        return
+    with open(path, 'rb') as f:
+        while chunk := f.read(size):
+            yield chunk
+
+
 def archive_layers(path):
     """Names of the layer members of a ``docker save`` archive."""
     with tarfile.open(path) as tar:

@@ -63,13 +63,7 @@ class DirectoryImages:
     def download(self, context, image_id):
         with self._lock:
             self.downloads[image_id] = self.downloads.get(image_id, 0) + 1
-        return self._chunks(os.path.join(self.path, image_id))
-
-    @staticmethod
-    def _chunks(path):
-        with open(path, 'rb') as f:
-            while chunk := f.read(CHUNK):
-                yield chunk
+        return images.file_chunks(os.path.join(self.path, image_id))
 
     def update(self, context, image_id, metadata, data=None,
                purge_props=True):

@@ -133,7 +133,7 @@ class StreamingImages:
     def download(self, context, image_id, data=None, dst_path=None,
                  trusted_certs=None):
         self.glance.show(context, image_id)
-        chunks = self._chunks(os.path.join(self.path, image_id))
+        chunks = test_images.file_chunks(os.path.join(self.path, image_id))
         if data is None and not dst_path:
             return chunks
         with (open(dst_path, 'wb') if dst_path else
@@ -141,14 +141,6 @@ class StreamingImages:
             for chunk in chunks:
                 out.write(chunk)
         return None
-
-    @staticmethod
-    def _chunks(path):
-        if not os.path.exists(path):
-            return
-        with open(path, 'rb') as f:
-            while chunk := f.read(CHUNK):
-                yield chunk
 
     def update(self, context, image_id, metadata, data=None,
                purge_props=False):

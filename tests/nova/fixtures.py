@@ -36,6 +36,7 @@ from sqlalchemy import exc as sqla_exc
 from vif_plug_ovs import privsep as ovs_privsep
 
 from nova_pydock.network import privsep as pydock_privsep
+from tests import images
 
 CHUNK = 64 * 1024
 
@@ -93,7 +94,7 @@ class StreamingGlanceFixture(glance_fixture.GlanceFixture):
         self.show(context, image_id)
         with self._lock:
             self.downloads[image_id] += 1
-        chunks = self._chunks(self._data_path(image_id))
+        chunks = images.file_chunks(self._data_path(image_id))
         if data is not None:
             for chunk in chunks:
                 data.write(chunk)
@@ -105,14 +106,6 @@ class StreamingGlanceFixture(glance_fixture.GlanceFixture):
             return None
         # Like the real image API without a destination: an iterator.
         return chunks
-
-    @staticmethod
-    def _chunks(path):
-        if not os.path.exists(path):
-            return
-        with open(path, 'rb') as f:
-            while chunk := f.read(CHUNK):
-                yield chunk
 
     def delete(self, context, image_id):
         super().delete(context, image_id)
