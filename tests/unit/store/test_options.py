@@ -1,17 +1,10 @@
 """Options are listed for oslo-config-generator and the sample is current."""
-import os
-import subprocess
-import sys
-import tempfile
-
 from oslo_config import cfg
 import stevedore
 import testtools
 
 from glance_store_layers import options
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
+from tests import config_sample
 
 
 class TestOptions(testtools.TestCase):
@@ -38,18 +31,9 @@ class TestOptions(testtools.TestCase):
                           'layers_store_chunk_size', 1024, group='fast')
 
     def test_sample_is_current(self):
-        generator = os.path.join(os.path.dirname(sys.executable),
-                                 'oslo-config-generator')
-        with tempfile.NamedTemporaryFile('r', suffix='.conf') as out:
-            subprocess.run(
-                [generator, '--config-file',
-                 os.path.join(REPO, 'etc',
-                              'glance-store-layers-config-generator.conf'),
-                 '--output-file', out.name], check=True, cwd=REPO)
-            generated = out.read()
-        with open(os.path.join(REPO, 'etc',
-                               'glance-store-layers.conf.sample')) as f:
-            committed = f.read()
+        generated, committed = config_sample.generated_and_committed(
+            'glance-store-layers-config-generator.conf',
+            'glance-store-layers.conf.sample')
         self.assertIn('layers_store_datadir', committed)
         self.assertEqual(generated, committed,
                          'etc/glance-store-layers.conf.sample is stale: run '
