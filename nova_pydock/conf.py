@@ -50,10 +50,22 @@ INSTANCE_OPTS = [
              'reboot, stop without clean-shutdown timeout).'),
     cfg.FloatOpt(
         'startup_check_seconds',
-        default=1.0, min=0,
-        help='After starting a container, spawn watches it this long; a '
-             'process that exits in that time fails the spawn and its last '
-             'log lines go into the fault message.'),
+        default=0, min=0,
+        help='How long spawn watches a container after starting it. A '
+             'process that exits in that time fails the spawn, and its exit '
+             'code and last log lines go into the fault message; every '
+             'spawn takes this much longer. At 0, spawn checks once, right '
+             'after the start. A container that stops after the check, at '
+             'any setting, is reported to Nova as stopped (the server goes '
+             'SHUTOFF) and logged with its exit code and last output lines.'),
+    cfg.FloatOpt(
+        'stopped_event_delay',
+        default=2.0, min=0,
+        help='Seconds between a container stopping on its own and the '
+             'driver telling Nova, which then marks the server SHUTOFF. '
+             'Nova ignores the report while the instance has a task under '
+             'way (a spawn that is completing), so it waits this long; a '
+             'start in the meantime cancels it.'),
     cfg.IntOpt(
         'console_log_max_bytes',
         default=64 * 1024, min=1024,

@@ -25,6 +25,7 @@ from nova_pydock import engine as engine_client
 from nova_pydock import flavor as flavor_mapping
 from nova_pydock import host as host_info
 from nova_pydock import images
+from nova_pydock import lifecycle
 from nova_pydock.network import api as network_api
 from nova_pydock.network import counters as network_counters
 
@@ -74,6 +75,7 @@ class PyDockDriver(driver.ComputeDriver):
         self._host = host_info.Host(self._engine)
         self._blkio_devices = []
         self._network = network_api.ContainerNetwork()
+        self._lifecycle = None
         # The compute host this driver serves, bound once: Nova builds the
         # driver while ``[DEFAULT] host`` names its service, and passes the
         # same name to init_host. Several services in one process (Nova's
@@ -104,6 +106,28 @@ class PyDockDriver(driver.ComputeDriver):
             states[found['State']] = states.get(found['State'], 0) + 1
         LOG.info('Containers of host %(host)s on the engine: %(states)s',
                  {'host': self._hostname, 'states': states or 'none'})
+        self._follow_lifecycle()
+
+    def _follow_lifecycle(self):
+        if self._lifecycle is not None:
+            self._lifecycle.stop()
+        self._lifecycle = lifecycle.LifecycleWatcher(
+            self._engine, self._hostname, self.emit_event,
+            CONF.pydock.stopped_event_delay,
+            CONF.pydock.engine_retry_interval)
+        self._lifecycle.start()
+
+    def cleanup_host(self, host):
+        """Stop following container events (the service is stopping)."""
+        if self._lifecycle is not None:
+            self._lifecycle.stop()
+            self._lifecycle = None
+
+    def _expect(self, instance, *actions, within=0):
+        """Say that the driver itself is causing ``actions``."""
+        if self._lifecycle is not None:
+            self._lifecycle.expect(container.name_for(instance), actions,
+                                   within)
 
     def _own_containers(self):
         return self._engine.list_containers(
@@ -167,9 +191,9 @@ class PyDockDriver(driver.ComputeDriver):
               block_device_info=None, power_on=True, accel_info=None):
         if block_device_info and block_device_info.get('block_device_mapping'):
             raise NotImplementedError('nova-pydock does not attach volumes')
-        image_ref, _ = self._images.ensure(context, image_meta)
+        image, _ = self._images.ensure(context, image_meta)
         name = container.spawning_name_for(instance)
-        self._create(instance, image_meta, image_ref, name)
+        self._create(instance, image_meta, image, name)
         try:
             self._engine.rename(name, container.name_for(instance))
             if power_on:
@@ -183,9 +207,8 @@ class PyDockDriver(driver.ComputeDriver):
                  ' and running' if power_on else ' (not started)',
                  instance=instance)
 
-    def _create(self, instance, image_meta, image_ref, name):
-        details = self._engine.inspect_image(image_ref)
-        config = details.get('Config') or {}
+    def _create(self, instance, image_meta, image, name):
+        config = image.get('Config') or {}
         command = None
         properties = image_meta.properties
         if properties.obj_attr_is_set('os_command_line'):
@@ -200,7 +223,7 @@ class PyDockDriver(driver.ComputeDriver):
             instance.flavor, CONF.pydock, self._blkio_devices)
         try:
             return self._engine.create_container(
-                name, image_ref, command=command,
+                name, images.reference(image_meta.id), command=command,
                 hostname=instance.hostname or instance.uuid,
                 labels=container.labels_for(instance, self._hostname),
                 host_config=host_config)
@@ -223,6 +246,7 @@ class PyDockDriver(driver.ComputeDriver):
         as libvirt does.
         """
         name = container.name_for(instance)
+        self._expect(instance, 'start')
         self._engine.start(name)
         if network_info and not first_boot:
             self._network.unplug(instance, network_info, ignore_errors=True)
@@ -289,6 +313,7 @@ class PyDockDriver(driver.ComputeDriver):
         self._remove(instance, network_info)
 
     def _remove(self, instance, network_info):
+        self._expect(instance, 'die', within=CONF.pydock.engine_timeout)
         for name in (container.name_for(instance),
                      container.spawning_name_for(instance)):
             try:
@@ -339,6 +364,7 @@ class PyDockDriver(driver.ComputeDriver):
         the next start.
         """
         self._inspect(instance)
+        self._expect(instance, 'die', within=timeout)
         self._engine.stop(container.name_for(instance), timeout=timeout)
         network_info = _cached_network_info(instance)
         if network_info:
@@ -358,8 +384,10 @@ class PyDockDriver(driver.ComputeDriver):
         name = container.name_for(instance)
         state = self._inspect(instance)['State']
         if state.get('Paused'):
+            self._expect(instance, 'unpause')
             self._engine.unpause(name)
         if state.get('Running'):
+            self._expect(instance, 'die', within=CONF.pydock.engine_timeout)
             if reboot_type == 'SOFT':
                 self._engine.stop(name,
                                   timeout=CONF.pydock.graceful_stop_timeout)
@@ -389,11 +417,13 @@ class PyDockDriver(driver.ComputeDriver):
         state = self._inspect(instance)['State']
         if not state.get('Running') or state.get('Paused'):
             raise exception.InstanceNotRunning(instance_id=instance.uuid)
+        self._expect(instance, 'pause')
         self._engine.pause(container.name_for(instance))
 
     def _thaw(self, instance):
         state = self._inspect(instance)['State']
         if state.get('Paused'):
+            self._expect(instance, 'unpause')
             self._engine.unpause(container.name_for(instance))
 
     def resume_state_on_host_boot(self, context, instance, network_info,
@@ -401,6 +431,7 @@ class PyDockDriver(driver.ComputeDriver):
         """After a host or engine restart: run it again if it stopped."""
         state = self._inspect(instance)['State']
         if state.get('Paused'):
+            self._expect(instance, 'unpause')
             self._engine.unpause(container.name_for(instance))
         elif not state.get('Running'):
             self._start(instance, network_info)
@@ -442,6 +473,8 @@ class PyDockDriver(driver.ComputeDriver):
                 instance_id=instance.uuid) from exc
         update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
         ref = images.reference(image_id)
+        # The engine pauses the container while it commits.
+        self._expect(instance, 'pause', 'unpause')
         self._engine.commit(name, images.REPOSITORY, image_id)
         try:
             update_task_state(task_state=task_states.IMAGE_UPLOADING,

@@ -163,13 +163,6 @@ class EngineClient:
     def inspect_image(self, ref):
         return self.api.inspect_image(ref)
 
-    def image_exists(self, ref):
-        try:
-            self.inspect_image(ref)
-        except ImageNotInEngine:
-            return False
-        return True
-
     @_engine_call(retry=False, subject='image')
     def load_image(self, label, chunks):
         """Stream a ``docker save`` archive into the engine.
@@ -285,6 +278,30 @@ class EngineClient:
     def commit(self, name, repository, tag):
         return self.api.commit(name, repository=repository, tag=tag)['Id']
 
+    def container_events(self, labels, actions, since=None):
+        """A live stream of container events, as dicts, from ``since`` on.
+
+        Only containers carrying all ``labels`` and only the ``actions``
+        named (``start``, ``die``, ...) are reported. The stream has a
+        connection of its own and no read timeout: it waits for the next
+        event as long as it takes, ends when the engine goes away, and its
+        ``close()`` ends it from another thread. Raises EngineUnavailable
+        when the engine does not answer.
+        """
+        filters = {'type': ['container'], 'event': list(actions),
+                   'label': ['%s=%s' % kv for kv in sorted(labels.items())]}
+        api = None
+        try:
+            api = docker.APIClient(base_url=self.url,
+                                   version=self.api.api_version)
+            return _EventStream(api, api.events(since=since, filters=filters,
+                                                decode=True))
+        except (requests.exceptions.RequestException,
+                docker_errors.DockerException) as exc:
+            if api is not None:
+                api.close()
+            raise EngineUnavailable(url=self.url, reason=str(exc)) from exc
+
     @_engine_call(retry=True)
     def wait_stopped(self, name, timeout):
         """Wait up to ``timeout`` seconds for the container to exit."""
@@ -296,3 +313,18 @@ class EngineClient:
             if time.monotonic() >= deadline:
                 return state
             time.sleep(0.1)
+
+
+class _EventStream:
+    """Engine events on a connection of their own, closed with them."""
+
+    def __init__(self, api, events):
+        self._api = api
+        self._events = events
+
+    def __iter__(self):
+        return iter(self._events)
+
+    def close(self):
+        self._events.close()
+        self._api.close()

@@ -4,8 +4,9 @@ A Glance image (``container_format=docker``, ``disk_format=raw``, data a
 ``docker save`` archive) streams from the image API straight into the
 engine's image load: no temporary file, no archive in memory. Concurrent
 spawns of the same missing image share one load. The loaded image is
-tagged ``pydock-glance:<image id>``; the tag's time is refreshed on every
-use so the image cache manager can tell when an image was last needed.
+tagged ``pydock-glance:<image id>``; the tag's time is refreshed when the
+image is used (at most once a minute: a re-tag is an engine call on the
+spawn path) so the image cache manager can tell when it was last needed.
 """
 import time
 
@@ -25,6 +26,9 @@ CONTAINER_FORMAT = 'docker'
 DISK_FORMAT = 'raw'
 # Log load progress at most this often (seconds).
 PROGRESS_INTERVAL = 10
+# Seconds between two refreshes of an image's last-use time; far below any
+# sensible [image_cache] remove_unused_original_minimum_age_seconds.
+LAST_USE_RESOLUTION = 60
 
 
 def reference(image_id):
@@ -75,34 +79,43 @@ class _Progress:
 class ImageCache:
     """Loads Glance images into the engine and prunes unused ones."""
 
-    def __init__(self, engine, image_api=None):
+    def __init__(self, engine, image_api=None,
+                 last_use_resolution=LAST_USE_RESOLUTION):
         self._engine = engine
         self.image_api = image_api or glance.API()
+        self.last_use_resolution = last_use_resolution
 
     def ensure(self, context, image_meta):
-        """Make sure the image is in the engine; return its reference.
+        """Make sure the image is in the engine; return its details.
 
-        Returns ``(reference, loaded)`` where ``loaded`` says whether this
-        call had to fetch it from Glance.
+        Returns ``(details, loaded)``: the engine's inspection of the image
+        (its ``Id`` and ``Config``), and whether this call had to fetch it
+        from Glance.
         """
         check_formats(image_meta)
         ref = reference(image_meta.id)
-        if self._in_engine(ref):
-            return ref, False
+        details = self._cached(ref)
+        if details:
+            return details, False
         with lockutils.lock('pydock-image-%s' % image_meta.id):
             # Another spawn may have loaded it while this one waited.
-            if self._in_engine(ref):
-                return ref, False
+            details = self._cached(ref)
+            if details:
+                return details, False
             self._load(context, image_meta)
-        return ref, True
+        return self._engine.inspect_image(ref), True
 
-    def _in_engine(self, ref):
-        if not self._engine.image_exists(ref):
-            return False
-        # Re-tagging records the time of last use for manage_image_cache.
-        repository, tag = ref.split(':', 1)
-        self._engine.tag_image(ref, repository, tag)
-        return True
+    def _cached(self, ref):
+        """The image's details if the engine has it, noting this use."""
+        try:
+            details = self._engine.inspect_image(ref)
+        except engine_client.ImageNotInEngine:
+            return None
+        if _idle_seconds(details) >= self.last_use_resolution:
+            # Re-tagging records the time of use for manage_image_cache.
+            repository, tag = ref.split(':', 1)
+            self._engine.tag_image(ref, repository, tag)
+        return details
 
     def _load(self, context, image_meta):
         image_id = image_meta.id
@@ -154,7 +167,8 @@ class ImageCache:
                 image_id = tag.split(':', 1)[1]
                 if image_id in images_in_use:
                     continue
-                if self._idle_seconds(tag) < min_age_seconds:
+                idle = _idle_seconds(self._engine.inspect_image(tag))
+                if idle < min_age_seconds:
                     continue
                 LOG.info('Removing image %s from the engine: unused for '
                          'more than %ds', image_id, min_age_seconds)
@@ -168,12 +182,13 @@ class ImageCache:
                 removed.append(image_id)
         return removed
 
-    def _idle_seconds(self, ref):
-        details = self._engine.inspect_image(ref)
-        last_tag = (details.get('Metadata') or {}).get('LastTagTime')
-        stamp = last_tag or details.get('Created')
-        try:
-            used_at = timeutils.parse_isotime(stamp)
-        except (ValueError, TypeError):
-            return 0
-        return timeutils.delta_seconds(used_at, timeutils.utcnow(True))
+
+def _idle_seconds(details):
+    """Seconds since an image (``docker inspect`` details) was last used."""
+    last_tag = (details.get('Metadata') or {}).get('LastTagTime')
+    stamp = last_tag or details.get('Created')
+    try:
+        used_at = timeutils.parse_isotime(stamp)
+    except (ValueError, TypeError):
+        return 0
+    return timeutils.delta_seconds(used_at, timeutils.utcnow(True))

@@ -103,16 +103,16 @@ class DriverTestCase(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.host = 'pydock-test-%s' % uuid.uuid4().hex[:8]
-        conf = self.useFixture(config_fixture.Config(CONF))
-        conf.config(host=self.host)
-        conf.config(startup_check_seconds=0.5, graceful_stop_timeout=2,
-                    group='pydock')
+        self.conf = self.useFixture(config_fixture.Config(CONF))
+        self.conf.config(host=self.host)
+        self.conf.config(graceful_stop_timeout=2, group='pydock')
         self.context = nova_context.get_admin_context()
         self.glance = DirectoryImages(
             self.useFixture(fixtures.TempDir()).path)
         self.driver = pydock_driver.PyDockDriver(fake_virt.FakeVirtAPI())
         self.driver._images.image_api = self.glance
         self.driver.init_host(self.host)
+        self.addCleanup(self.driver.cleanup_host, self.host)
         self.image_meta = self.glance.add(str(uuid.uuid4()),
                                           source_path=self.base_archive)
         self.addCleanup(self._remove_cached_images)

@@ -197,12 +197,12 @@ class PyDockConformanceTestCase(test_virt_drivers._VirtDriverTestCase,
         self._undo_host_inspection_poison()
         self.host = 'pydock-conformance-%s' % uuid.uuid4().hex[:8]
         self.flags(host=self.host)
-        self.flags(startup_check_seconds=0.5, graceful_stop_timeout=2,
-                   group='pydock')
+        self.flags(graceful_stop_timeout=2, group='pydock')
         # As nova-compute starts it (FakeConnectionTestCase does the same):
         # a host name of this test's own, so that it only sees its own
         # containers on the shared engine.
         self.connection.init_host(self.host)
+        self.addCleanup(self.connection.cleanup_host, self.host)
         self.images = StreamingImages(
             self.image_service, self.useFixture(fixtures.TempDir()).path)
         self.image_id = str(uuid.uuid4())

@@ -11,6 +11,7 @@ from nova.compute import provider_tree
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova.virt import driver as nova_driver
+from oslo_utils import timeutils
 
 from nova_pydock import images as pydock_images
 from tests.functional import driver_base
@@ -160,6 +161,9 @@ class TestSpawnFailures(driver_base.DriverTestCase):
         self.assertNoContainer(instance)
 
     def test_process_that_exits_at_once(self):
+        # With a startup watch, spawn fails; without one (the default) the
+        # lifecycle watcher reports the stop (test_driver_events).
+        self.conf.config(startup_check_seconds=0.5, group='pydock')
         meta = self.glance.add(
             str(uuid.uuid4()), source_path=self.base_archive,
             properties={'os_command_line':
@@ -427,6 +431,23 @@ class TestSnapshotAndImageCache(driver_base.DriverTestCase):
             name=pydock_images.reference(unused.id)))
         self.assertNotEqual([], self.api.images(
             name=pydock_images.reference(self.image_meta.id)))
+
+    def test_use_refreshes_the_last_use_time_at_most_once_a_minute(self):
+        cache = self.driver._images
+
+        def last_use(details):
+            return timeutils.parse_isotime(details['Metadata']['LastTagTime'])
+
+        loaded, fetched = cache.ensure(self.context, self.image_meta)
+        self.assertTrue(fetched)
+        again, fetched = cache.ensure(self.context, self.image_meta)
+        self.assertFalse(fetched)
+        self.assertEqual(last_use(loaded), last_use(again))
+        cache.last_use_resolution = 0
+        cache.ensure(self.context, self.image_meta)
+        refreshed = self.api.inspect_image(
+            pydock_images.reference(self.image_meta.id))
+        self.assertGreater(last_use(refreshed), last_use(loaded))
 
     def test_manage_image_cache_honours_minimum_age(self):
         unused = self.glance.add(str(uuid.uuid4()),

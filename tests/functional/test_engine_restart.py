@@ -20,10 +20,12 @@ import tempfile
 import time
 
 import docker
+import fixtures
 from nova import exception
 from nova import objects
 from nova.compute import power_state
 from nova.network import model
+from nova.virt import event as virtevent
 from nova.virt import fake as fake_virt
 
 from nova_pydock import driver as pydock_driver
@@ -210,6 +212,7 @@ class PrivateEngineTestCase(driver_base.DriverTestCase):
         self.driver = pydock_driver.PyDockDriver(fake_virt.FakeVirtAPI())
         self.driver._images.image_api = self.glance
         self.driver.init_host(self.host)
+        self.addCleanup(self.driver.cleanup_host, self.host)
 
     def _destroy_engine(self):
         ids = self.engine.destroy()
@@ -281,6 +284,27 @@ class TestEngineRestart(PrivateEngineTestCase):
         self.assertEqual(1, self.glance.downloads[self.image_meta.id])
         code, output = self._exec_private(instances[0], 'echo', 'alive')
         self.assertEqual((0, b'alive\n'), (code, output))
+
+    def test_lifecycle_events_follow_the_engine_across_its_restart(self):
+        log = self.useFixture(fixtures.FakeLogger(
+            name='nova_pydock.lifecycle', level='INFO'))
+        events = []
+        self.driver.register_event_listener(
+            lambda event: events.append((event.get_instance_uuid(),
+                                         event.get_transition())))
+        instance = self.spawn()
+        self.assertTrue(self.engine.stop(), 'dockerd did not stop')
+        self.engine.start()
+        # nova-compute did not restart: no init_host, the watcher
+        # reconnects by itself and sees a start made outside Nova.
+        self.engine.api.start('nova-%s' % instance.uuid)
+        deadline = time.monotonic() + WAIT
+        started = (instance.uuid, virtevent.EVENT_LIFECYCLE_STARTED)
+        while started not in events and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertIn(started, events)
+        self.assertIn('Following container events of host %s again'
+                      % self.host, log.output)
 
     def _exec_private(self, instance, *command):
         run = self.engine.api.exec_create('nova-%s' % instance.uuid,

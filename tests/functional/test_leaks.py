@@ -33,13 +33,6 @@ def _open_fds():
 
 class TestLeaks(driver_base.DriverTestCase):
 
-    def setUp(self):
-        super().setUp()
-        # Only the engine's work counts here; do not wait for start-up.
-        self.useFixture(driver_base.config_fixture.Config(
-            driver_base.CONF)).config(startup_check_seconds=0.05,
-                                      group='pydock')
-
     def _cycle(self):
         instance = self.instance()
         self.driver.spawn(self.context, instance, self.image_meta, [], None,

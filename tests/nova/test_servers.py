@@ -190,12 +190,29 @@ class TestBadImages(base.PyDockTestCase):
             self.assertEqual([], self._engine.images(
                 name='pydock-glance:%s' % image['id']))
 
-        # A command that dies at once fails on any host: no reschedule
-        # ("Exceeded maximum number of retries"), but why it died.
+        # With a start-up watch, a command that dies at once fails on any
+        # host: no reschedule ("Exceeded maximum number of retries"), but
+        # why it died.
+        self.flags(startup_check_seconds=1, group='pydock')
         dying = self.docker_image(
             os_command_line="sh -c 'echo config file missing >&2; exit 3'")
         self._assertBuildRefused(dying, 'exited at start with code 3',
                                  'config file missing')
+
+    def test_process_that_ends_soon_after_start_gives_shutoff(self):
+        # Without a start-up watch (the default) the build succeeds and
+        # the driver tells Nova when the process ends; Nova's periodic
+        # power state sync (every 10 minutes) is not what notices it.
+        image = self.docker_image(
+            os_command_line="sh -c 'sleep 2; echo finished early; exit 3'")
+        server = self.boot(image['id'], self.container_flavor())
+        server = self.wait_for(server, 'SHUTOFF')
+        self.assertEqual('exited', self.engine_status(server))
+        self.assertEqual(3, self.inspect(server)['State']['ExitCode'])
+        self.assertIn('finished early', self.console(server))
+        log = self.stdlog.logger.output
+        self.assertIn('VM Stopped (Lifecycle Event)', log)
+        self.assertIn('stopped on its own: exit code 3', log)
 
     def _truncated_archive(self):
         with open(self._base_archive, 'rb') as f:
