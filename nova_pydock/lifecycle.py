@@ -200,8 +200,9 @@ class LifecycleWatcher:
     def _log_death(self, name, uuid, exit_code, oom_killed):
         try:
             output = self._engine.logs(name, LOG_LINES)
-        except engine_client.ContainerNotFound:
-            return
+        except (engine_client.ContainerNotFound,
+                engine_client.ContainerConflict):
+            return  # removed, or being removed: not a stop to explain
         LOG.warning('Container %(name)s stopped on its own: exit code '
                     '%(code)s%(oom)s; its last output: %(output)s',
                     {'name': name, 'code': exit_code,
