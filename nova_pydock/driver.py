@@ -92,7 +92,7 @@ class PyDockDriver(driver.ComputeDriver):
                  {'url': self._engine.url, 'v': version.get('Version'),
                   'api': version.get('ApiVersion')})
         self._blkio_devices = blockdev.throttle_devices(
-            CONF.pydock.blkio_devices, self._host.data_root())
+            CONF.pydock.blkio_devices, self._host.data_root(refresh=True))
         LOG.info('quota:disk_* throttles apply to %s',
                  ', '.join(self._blkio_devices) or 'no device (refused)')
         states = {}

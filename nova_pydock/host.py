@@ -42,13 +42,23 @@ class Host:
 
     def __init__(self, engine):
         self._engine = engine
+        self._data_root = None
 
-    def data_root(self):
-        return self._engine.info().get('DockerRootDir', '/var/lib/docker')
+    def data_root(self, refresh=False):
+        """The engine's data directory.
 
-    def disk_gb(self):
+        Asked of the engine at start-up and at every periodic resource
+        update, not on each build: Nova reads the inventory on every claim,
+        and ``docker info`` is the slowest engine call on that path.
+        """
+        if refresh or self._data_root is None:
+            self._data_root = self._engine.info().get('DockerRootDir',
+                                                      '/var/lib/docker')
+        return self._data_root
+
+    def disk_gb(self, refresh=False):
         """(total, free) GiB of the file system holding the engine's data."""
-        stat = os.statvfs(self.data_root())
+        stat = os.statvfs(self.data_root(refresh))
         return (stat.f_blocks * stat.f_frsize // GiB,
                 stat.f_bavail * stat.f_frsize // GiB)
 
@@ -81,7 +91,7 @@ class Host:
         """
         version = self._engine.version()
         total_mb, free_mb = self.memory_mb()
-        total_gb, free_gb = self.disk_gb()
+        total_gb, free_gb = self.disk_gb(refresh=True)
         return {
             'vcpus': self.vcpus(),
             'memory_mb': total_mb,

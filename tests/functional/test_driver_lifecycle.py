@@ -377,6 +377,21 @@ class TestConsoleDiagnosticsResources(driver_base.DriverTestCase):
         self.assertEqual(256, inventory['MEMORY_MB']['reserved'])
         self.assertEqual(resources['local_gb'], inventory['DISK_GB']['total'])
 
+    def test_builds_do_not_ask_the_engine_for_its_data_root(self):
+        # Nova reads the inventory on every claim; the engine's data root
+        # is asked again only at the periodic resource update.
+        engine = self.driver._engine
+        real_info = engine.info
+        asked = []
+        self.patch(engine, 'info', lambda: asked.append(1) or real_info())
+        tree = provider_tree.ProviderTree()
+        tree.new_root(self.host, str(uuid.uuid4()))
+        for _ in range(3):
+            self.driver.update_provider_tree(tree, self.host)
+        self.assertEqual([], asked)
+        self.driver.get_available_resource(self.host)
+        self.assertEqual(1, len(asked))
+
     def test_capabilities_are_honest(self):
         caps = self.driver.capabilities
         self.assertTrue(caps['has_imagecache'])
