@@ -65,7 +65,10 @@ VALIDATORS = [
         name='pydock:read_only_root',
         description=(
             'Mount the container\'s root file system read-only. '
-            '``/dev/shm`` stays writable. '
+            '``/dev/shm`` stays writable, and ``/tmp`` (64 MiB) and '
+            '``/run`` (16 MiB) become memory file systems (no devices, '
+            'no set-uid, no executables), counted in the flavor\'s '
+            'memory. '
             'Only supported by the nova-pydock virt driver.'),
         value={
             'type': bool,

@@ -41,6 +41,13 @@ MIN_CPU_SHARES = 2
 MAX_CPU_SHARES = 262144
 
 QUOTA = 'quota:'
+# With a read-only root, what programs expect to write to stays writable:
+# memory file systems, counted in the flavor's memory like /dev/shm. The
+# paths are inside the container, not the host's.
+READ_ONLY_ROOT_SCRATCH = {
+    '/tmp': 'rw,nosuid,nodev,noexec,size=64m',  # noqa: S108
+    '/run': 'rw,nosuid,nodev,noexec,size=16m',
+}
 PYDOCK = extra_specs.NAMESPACE + ':'
 DISK_METRICS = (('bytes', 'bps'), ('iops', 'iops'))
 
@@ -73,6 +80,8 @@ def host_config_for(flavor, conf, blkio_devices=()):
     if 'pydock:read_only_root' in knobs:
         config['read_only'] = strutils.bool_from_string(
             knobs['pydock:read_only_root'], strict=True)
+        if config['read_only']:
+            config['tmpfs'] = dict(READ_ONLY_ROOT_SCRATCH)
     nofile = _int(knobs, 'pydock:ulimit_nofile')
     if nofile is not None:
         config['ulimits'] = [{'name': 'nofile', 'soft': nofile,

@@ -79,6 +79,8 @@ if touch /root/file 2>/dev/null; then echo root_fs=writable;
   else echo root_fs=read-only; fi
 if touch /dev/shm/file 2>/dev/null; then echo shm=writable;
   else echo shm=read-only; fi
+if touch /tmp/file 2>/dev/null; then echo tmp=writable;
+  else echo tmp=read-only; fi
 echo pid1=$(cat /proc/1/comm)
 '''
 
@@ -318,3 +320,6 @@ class TestSecurityProfile(FlavorLimitsTestCase):
         self.assertTrue(inspected['HostConfig']['ReadonlyRootfs'])
         self.assertEqual('read-only', values['root_fs'])
         self.assertEqual('writable', values['shm'])
+        self.assertEqual('writable', values['tmp'])
+        self.assertEqual(set(pydock_flavor.READ_ONLY_ROOT_SCRATCH),
+                         set(inspected['HostConfig']['Tmpfs']))

@@ -274,6 +274,7 @@ class TestPydockKnobs(testtools.TestCase):
                                 ('false', False), ('no', False)):
             config = host_config(**{'pydock:read_only_root': value})
             self.assertIs(expected, config['read_only'], value)
+            self.assertEqual(expected, bool(config.get('tmpfs')))
 
     def test_shm_size(self):
         config = host_config(memory_mb=256, **{'pydock:shm_size_mb': '128'})
