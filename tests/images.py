@@ -8,8 +8,10 @@ Glance stores. Driver tests and store tests share these helpers.
 import io
 import json
 import os
+import shutil
 import subprocess
 import tarfile
+import tempfile
 import uuid
 
 import docker
@@ -104,6 +106,25 @@ def busybox_archive(api, directory, prefix):
         return save_archive(api, ref, os.path.join(directory, 'busybox.tar'))
     finally:
         remove_if_present(api, ref)
+
+
+class ClassArchive:
+    """A busybox archive that lives as long as a test class.
+
+    Made in ``setUpClass``, where test fixtures cannot be used yet; its
+    ``remove()`` goes in ``tearDownClass``.
+    """
+
+    def __init__(self, api, prefix):
+        self._directory = tempfile.mkdtemp(prefix='pydock-%s-' % prefix)
+        try:
+            self.path = busybox_archive(api, self._directory, prefix)
+        except Exception:
+            self.remove()
+            raise
+
+    def remove(self):
+        shutil.rmtree(self._directory, ignore_errors=True)
 
 
 def file_chunks(path, size=64 * 1024):

@@ -90,14 +90,12 @@ class DriverTestCase(testtools.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.api = engine.api()
-        cls._class_tmp = fixtures.TempDir()
-        cls._class_tmp.setUp()
-        cls.base_archive = images.busybox_archive(
-            cls.api, cls._class_tmp.path, 'driver')
+        cls._archive = images.ClassArchive(cls.api, 'driver')
+        cls.base_archive = cls._archive.path
 
     @classmethod
     def tearDownClass(cls):
-        cls._class_tmp.cleanUp()
+        cls._archive.remove()
         super().tearDownClass()
 
     def setUp(self):

@@ -180,14 +180,12 @@ class PyDockConformanceTestCase(test_virt_drivers._VirtDriverTestCase,
     def setUpClass(cls):
         super().setUpClass()
         cls.engine = engine.api()
-        cls._class_tmp = fixtures.TempDir()
-        cls._class_tmp.setUp()
-        cls.archive = test_images.busybox_archive(
-            cls.engine, cls._class_tmp.path, 'conformance')
+        cls._archive = test_images.ClassArchive(cls.engine, 'conformance')
+        cls.archive = cls._archive.path
 
     @classmethod
     def tearDownClass(cls):
-        cls._class_tmp.cleanUp()
+        cls._archive.remove()
         cls.engine.close()
         super().tearDownClass()
 

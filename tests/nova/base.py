@@ -18,7 +18,6 @@ import sysconfig
 import time
 import uuid
 
-import fixtures
 from nova import test
 import nova.conf
 from nova.tests import fixtures as nova_fixtures
@@ -81,14 +80,12 @@ class PyDockTestCase(test.TestCase,
     def setUpClass(cls):
         super().setUpClass()
         cls._engine = engine.api()
-        cls._class_tmp = fixtures.TempDir()
-        cls._class_tmp.setUp()
-        cls._base_archive = test_images.busybox_archive(
-            cls._engine, cls._class_tmp.path, 'nova')
+        cls._archive = test_images.ClassArchive(cls._engine, 'nova')
+        cls._base_archive = cls._archive.path
 
     @classmethod
     def tearDownClass(cls):
-        cls._class_tmp.cleanUp()
+        cls._archive.remove()
         cls._engine.close()
         super().tearDownClass()
 
