@@ -350,9 +350,21 @@ class PyDockDriver(driver.ComputeDriver):
             raise exception.InstanceNotRunning(instance_id=instance.uuid)
         self._network.attach(instance, vif,
                              details['NetworkSettings']['SandboxKey'])
+        ports = [port for port in _cached_network_info(instance)
+                 if port['id'] != vif['id']]
+        self._write_resolv_conf(details, ports + [vif])
 
     def detach_interface(self, context, instance, vif):
         self._network.detach(instance, vif)
+        ports = [port for port in _cached_network_info(instance)
+                 if port['id'] != vif['id']]
+        self._write_resolv_conf(self._inspect(instance), ports)
+
+    @staticmethod
+    def _write_resolv_conf(details, network_info):
+        """The container's DNS servers: those of the ports it has now."""
+        network_api.write_resolv_conf(details['ResolvConfPath'],
+                                      network_api.resolv_conf(network_info))
 
     # -- power --------------------------------------------------------------
 

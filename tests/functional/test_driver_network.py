@@ -81,17 +81,31 @@ class TestDriverNetwork(driver_base.DriverTestCase,
         self.assertTrue(self.peer.ping(self.ip(22)))
 
     def test_attach_and_detach_interface(self):
-        instance = self.spawn(network_info=[self.vif(23)])
-        extra = self.vif(24, gateway=None)
+        first = self.vif(23, dns=[self.ip(53)])
+        instance = self.instance()
+        instance.info_cache = objects.InstanceInfoCache(
+            network_info=model.NetworkInfo([first]))
+        self.spawn(instance, network_info=[first])
+        extra = self.vif(24, gateway=None, dns=[self.ip(54)])
         self.driver.attach_interface(self.context, instance,
                                      self.image_meta, extra)
         name = self.container_of(instance)
         self.assertIn('inet %s/24' % self.ip(24),
                       self.exec(name, 'ip -o addr show dev eth1'))
         self.assertIn(extra['devname'], net_base.host_links())
+        # The DNS servers of both ports, whether or not the instance's
+        # cache holds the new port yet (here it does not).
+        resolv_conf = self.exec(name, 'cat /etc/resolv.conf')
+        self.assertIn('nameserver %s' % self.ip(53), resolv_conf)
+        self.assertIn('nameserver %s' % self.ip(54), resolv_conf)
+        instance.info_cache.network_info = model.NetworkInfo([first, extra])
+
         self.driver.detach_interface(self.context, instance, extra)
         self.assertNotIn(extra['devname'], net_base.host_links())
         self.assertNotIn('eth1', self.exec(name, 'ip -o link'))
+        resolv_conf = self.exec(name, 'cat /etc/resolv.conf')
+        self.assertIn('nameserver %s' % self.ip(53), resolv_conf)
+        self.assertNotIn('nameserver %s' % self.ip(54), resolv_conf)
 
     def test_bad_port_fails_spawn_and_leaves_nothing(self):
         good = self.vif(25)
