@@ -138,16 +138,20 @@ class LifecycleWatcher:
                 LOG.info('Following container events of host %s again',
                          self._host)
                 lost = False
-            for found in stream:
-                time_nano = found.get('timeNano', 0)
-                if time_nano <= last_seen:
-                    continue  # replayed after a reconnection
-                last_seen = time_nano
-                self._handle_safely(found)
+            try:
+                for found in stream:
+                    time_nano = found.get('timeNano', 0)
+                    if time_nano <= last_seen:
+                        continue  # replayed after a reconnection
+                    last_seen = time_nano
+                    self._handle_safely(found)
+                reason = 'the engine stopped or restarted'
+            except Exception as exc:  # a broken read: the same as an end
+                reason = exc
             if self._closing.is_set():
                 return
-            LOG.warning('The engine closed the container event stream (it '
-                        'stopped or restarted); reconnecting')
+            LOG.warning('The container event stream ended (%s); '
+                        'reconnecting', reason)
             lost = True
             since = _since(last_seen or opened_at)
             self._closing.wait(self._reconnect_interval)
