@@ -10,8 +10,11 @@ Two jobs, done before the service reads its configuration:
   as soon as two requests overlap. Every connection gets WAL journal mode
   and a busy timeout, and every transaction starts with
   ``BEGIN IMMEDIATE`` (writers queue on the busy timeout instead of
-  failing when a read transaction later wants to write). Other databases
-  are left alone.
+  failing when a read transaction later wants to write). Connections are
+  pooled: oslo.db gives SQLite files a NullPool, so every transaction
+  opened a connection of its own, and closing the last one checkpointed
+  the WAL (the conductor's time per boot, sampled with py-spy). Other
+  databases are left alone.
 
 WSGI (gunicorn): ``boot:application`` with ``PYDOCK_CLOUD_APP`` naming the
 service's WSGI module (``nova.wsgi.osapi_compute``, ...).
@@ -66,6 +69,25 @@ def install_sqlite_hook():
     @event.listens_for(Engine, 'rollback')
     def _on_end(conn):
         conn.info.pop('in_transaction', None)
+
+    _pool_sqlite_files()
+
+
+def _pool_sqlite_files():
+    """A QueuePool (SQLAlchemy's own choice) for SQLite file databases."""
+    from oslo_db.sqlalchemy import engines
+    from sqlalchemy import pool
+
+    init_connection_args = engines._init_connection_args
+
+    def pooled(url, engine_args, kw):
+        init_connection_args(url, engine_args, kw)
+        if (url.get_backend_name() == 'sqlite'
+                and engine_args.get('poolclass') is pool.NullPool):
+            engine_args['poolclass'] = pool.QueuePool
+            engine_args['connect_args']['check_same_thread'] = False
+
+    engines._init_connection_args = pooled
 
 
 def single_process_nova():
