@@ -32,9 +32,6 @@ from nova_pydock.network import counters as network_counters
 LOG = logging.getLogger(__name__)
 CONF = pydock_conf.CONF
 
-# How many log lines of a container that died at start go into the fault.
-FAULT_LOG_LINES = 20
-
 
 class ContainerExitedAtStart(exception.BuildAbortException,
                              exception.InstanceDeployFailure):
@@ -300,13 +297,11 @@ class PyDockDriver(driver.ComputeDriver):
             time.sleep(0.2)
 
     def _exited(self, instance, name, state):
-        logs = self._engine.logs(name, FAULT_LOG_LINES)
         return ContainerExitedAtStart(
             instance_uuid=instance.uuid,
             reason='the container exited at start with code %s; its last '
                    'output: %s' % (state.get('ExitCode'),
-                                   logs.decode('utf-8', 'replace').strip()
-                                   or '(none)'))
+                                   self._engine.last_output(name)))
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
@@ -350,21 +345,26 @@ class PyDockDriver(driver.ComputeDriver):
             raise exception.InstanceNotRunning(instance_id=instance.uuid)
         self._network.attach(instance, vif,
                              details['NetworkSettings']['SandboxKey'])
-        ports = [port for port in _cached_network_info(instance)
-                 if port['id'] != vif['id']]
-        self._write_resolv_conf(details, ports + [vif])
+        self._write_resolv_conf(details, instance, vif, attached=True)
 
     def detach_interface(self, context, instance, vif):
         self._network.detach(instance, vif)
-        ports = [port for port in _cached_network_info(instance)
-                 if port['id'] != vif['id']]
-        self._write_resolv_conf(self._inspect(instance), ports)
+        self._write_resolv_conf(self._inspect(instance), instance, vif,
+                                attached=False)
 
     @staticmethod
-    def _write_resolv_conf(details, network_info):
-        """The container's DNS servers: those of the ports it has now."""
+    def _write_resolv_conf(details, instance, vif, attached):
+        """The container's DNS servers: those of the ports it has now.
+
+        Whether Nova's cache of the instance's ports already holds ``vif``
+        (attached) or still does (detached) does not matter.
+        """
+        ports = [port for port in _cached_network_info(instance)
+                 if port['id'] != vif['id']]
+        if attached:
+            ports.append(vif)
         network_api.write_resolv_conf(details['ResolvConfPath'],
-                                      network_api.resolv_conf(network_info))
+                                      network_api.resolv_conf(ports))
 
     # -- power --------------------------------------------------------------
 

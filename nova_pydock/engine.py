@@ -270,6 +270,16 @@ class EngineClient:
         return self.api.logs(name, stdout=True, stderr=True,
                              tail=tail_lines, timestamps=False)
 
+    def last_output(self, name, lines=20):
+        """The container's last ``lines`` of output, as text for a message.
+
+        Why a container stopped is usually in them: they go into a failed
+        spawn's fault and into the log line of a container that stopped on
+        its own.
+        """
+        text = self.logs(name, lines).decode('utf-8', 'replace').strip()
+        return text or '(none)'
+
     @_engine_call(retry=True)
     def stats(self, name):
         return self.api.stats(name, stream=False)

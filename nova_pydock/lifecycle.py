@@ -42,8 +42,6 @@ FOLLOWED = tuple(TRANSITIONS) + (OOM,)
 # How long after its call returns an action the driver asked for may still
 # show up in the event stream.
 EXPECT_GRACE_SECONDS = 10
-# Output lines logged for a container that stopped on its own.
-LOG_LINES = 20
 
 
 def _since(time_nano):
@@ -203,7 +201,7 @@ class LifecycleWatcher:
 
     def _log_death(self, name, uuid, exit_code, oom_killed):
         try:
-            output = self._engine.logs(name, LOG_LINES)
+            output = self._engine.last_output(name)
         except (engine_client.ContainerNotFound,
                 engine_client.ContainerConflict):
             return  # removed, or being removed: not a stop to explain
@@ -211,8 +209,7 @@ class LifecycleWatcher:
                     '%(code)s%(oom)s; its last output: %(output)s',
                     {'name': name, 'code': exit_code,
                      'oom': ', killed by the OOM killer' if oom_killed else '',
-                     'output': output.decode('utf-8', 'replace').strip()
-                     or '(none)'},
+                     'output': output},
                     instance_uuid=uuid)
 
     def _report_stop_later(self, name, uuid):
