@@ -76,8 +76,13 @@ def _engine_call(retry, subject='container'):
             tries = 1 + (self.retries if retry else 0)
             interval = self.retry_interval
             for attempt in range(1, tries + 1):
+                started = time.monotonic()
                 try:
-                    return method(self, *args, **kwargs)
+                    result = method(self, *args, **kwargs)
+                    LOG.debug('Engine call %s(%s) answered in %.3fs',
+                              method.__name__, name,
+                              time.monotonic() - started)
+                    return result
                 except Exception as exc:
                     if attempt < tries and _is_transient(exc):
                         LOG.warning("Engine call %s(%s) failed (%s), try %d "

@@ -1,7 +1,10 @@
-"""Engine errors become Nova exceptions by status code and type."""
+"""Engine errors become Nova exceptions by status code and type; every
+answered call is logged at debug level with its duration."""
+import logging
 from unittest import mock
 
 from docker import errors as docker_errors
+import fixtures
 from nova import exception
 import requests
 import testtools
@@ -65,3 +68,18 @@ class TestTranslation(testtools.TestCase):
                           command=None, hostname='h', labels={},
                           host_config={})
         self.assertEqual(1, self.client._api.create_container.call_count)
+
+
+class TestCallLog(testtools.TestCase):
+
+    def test_answered_call_is_logged_with_its_duration(self):
+        log = self.useFixture(fixtures.FakeLogger(
+            name='nova_pydock.engine', level=logging.DEBUG))
+        client = engine.EngineClient('unix:///x.sock', 5, retry_interval=0)
+        client._api = mock.Mock()
+        client._api.start.side_effect = [_api_error(503), None]
+        client.start('nova-1')
+        self.assertRegex(log.output,
+                         r'Engine call start\(nova-1\) answered in '
+                         r'\d+\.\d{3}s')
+        self.assertEqual(1, log.output.count('answered'))
