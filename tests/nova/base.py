@@ -186,12 +186,12 @@ class PyDockTestCase(test.TestCase,
     def engine_status(self, server):
         return self.inspect(server)['State']['Status']
 
-    def ovs_network(self):
+    def ovs_network(self, hybrid=False):
         """A Neutron port on an OVS bridge with a peer namespace."""
         why = network.ovs_unavailable()
         if why:
             self.skipTest(why)
-        return self.useFixture(network.OvsNetwork(self.neutron))
+        return self.useFixture(network.OvsNetwork(self.neutron, hybrid))
 
     # -- images and flavors -----------------------------------------------
 

@@ -7,7 +7,10 @@ vSwitch port: :class:`OvsNetwork` makes an OVS bridge on the userspace
 kernel module), a peer network namespace on it standing in for the rest of
 the network, and a network, subnet and unbound port in Nova's
 ``NeutronFixture`` whose binding names that bridge. nova-compute binds the
-port, the driver plugs it through os-vif and its privsep daemon. Traffic
+port, the driver plugs it through os-vif and its privsep daemon. With
+``hybrid=True`` the binding asks for the hybrid plug (``ovs_hybrid_plug``):
+Nova hands over a Linux bridge VIF (os-vif ``VIFBridge``), a ``qbr``
+bridge that a ``qvb``/``qvo`` veth pair joins to Open vSwitch. Traffic
 stays in 198.18.0.0/15, between namespaces the test made.
 """
 import copy
@@ -63,9 +66,10 @@ class OvsNetwork(fixtures.Fixture):
     :ivar address: the port's fixed IP; :ivar peer_address: the peer's.
     """
 
-    def __init__(self, neutron):
+    def __init__(self, neutron, hybrid=False):
         super().__init__()
         self.neutron = neutron
+        self.hybrid = hybrid
 
     def _setUp(self):
         suffix = uuid.uuid4().hex[:8]
@@ -136,7 +140,7 @@ class OvsNetwork(fixtures.Fixture):
         port['binding:vif_type'] = 'ovs'
         port['binding:vif_details'] = {
             'bridge_name': self.bridge, 'datapath_type': 'netdev',
-            'port_filter': False, 'ovs_hybrid_plug': False,
+            'port_filter': False, 'ovs_hybrid_plug': self.hybrid,
         }
         self.mac = port['mac_address']
         self.neutron._networks[self.network_id] = network
@@ -146,7 +150,11 @@ class OvsNetwork(fixtures.Fixture):
     @property
     def devname(self):
         """The host end of the port's veth pair (Nova's tap name)."""
-        return ('tap' + self.port_id)[:14]
+        return self.nic_name('tap')
+
+    def nic_name(self, prefix):
+        """Nova's name for a device of this port: tap, qbr, qvb, qvo."""
+        return (prefix + self.port_id)[:14]
 
     def ovs_ports(self):
         return self.vsctl('list-ports', self.bridge).split()
