@@ -269,6 +269,10 @@ class PyDockTestCase(test.TestCase,
 
     def delete(self, server, timeout=WAIT):
         self.api.delete_server(server['id'])
+        self.wait_gone(server, timeout)
+
+    def wait_gone(self, server, timeout=WAIT):
+        """Poll until the API no longer knows the server."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

@@ -218,3 +218,32 @@ class TestBadImages(base.PyDockTestCase):
         with open(self._base_archive, 'rb') as f:
             data = f.read()
         return data[:len(data) // 2]
+
+
+class TestSoftDelete(base.PyDockTestCase):
+    """With ``reclaim_instance_interval`` set, a delete is a soft delete.
+
+    The driver has no soft_delete or restore of its own: Nova powers the
+    server off and on instead, and removes it when reclaimed or
+    force-deleted.
+    """
+
+    def test_soft_delete_restore_force_delete(self):
+        self.flags(reclaim_instance_interval=3600)
+        server = self.boot(self.service_image('soft')['id'],
+                           self.container_flavor())
+        container_id = self.inspect(server)['Id']
+
+        self.api.delete_server(server['id'])
+        server = self.wait_for(server, 'SOFT_DELETED')
+        self.assertEqual('exited', self.engine_status(server))
+
+        server = self.action(server, {'restore': None}, 'ACTIVE')
+        self.assertEqual('running', self.engine_status(server))
+        self.assertEqual(container_id, self.inspect(server)['Id'])
+
+        self.api.delete_server(server['id'])
+        server = self.wait_for(server, 'SOFT_DELETED')
+        self.api.post_server_action(server['id'], {'forceDelete': None})
+        self.wait_gone(server)
+        self.assertNoContainer(server)
