@@ -145,6 +145,9 @@ class PyDockDriver(driver.ComputeDriver):
     def get_host_uptime(self):
         return self._host.uptime()
 
+    def get_host_cpu_stats(self):
+        return self._host.cpu_stats()
+
     # -- instances ----------------------------------------------------------
 
     def list_instances(self):

@@ -2,7 +2,7 @@
 
 Read from the kernel (``/proc``) and the engine (its data root), reported
 to Nova as resources and to Placement as inventory with Nova's reserved
-values and allocation ratios.
+values and allocation ratios, and as CPU times to Nova's ``cpu`` monitor.
 """
 import os
 import platform
@@ -27,6 +27,21 @@ def _meminfo():
             key, _, rest = line.partition(':')
             values[key] = int(rest.split()[0]) * 1024
     return values
+
+
+def _cpu_mhz():
+    """The first CPU's clock in MHz, or 0 where the kernel does not say."""
+    with open('/proc/cpuinfo') as f:
+        for line in f:
+            key, _, value = line.partition(':')
+            if key.strip() == 'cpu MHz':
+                return int(float(value))
+    try:
+        with open('/sys/devices/system/cpu/cpu0/cpufreq/'
+                  'cpuinfo_max_freq') as f:
+            return int(f.read()) // 1000
+    except OSError:
+        return 0
 
 
 def _version_number(version):
@@ -82,6 +97,24 @@ class Host:
         return ('%s up %d days, %d:%02d, load average: %.2f, %.2f, %.2f'
                 % (time.strftime('%H:%M:%S'), seconds // 86400,
                    seconds % 86400 // 3600, seconds % 3600 // 60, *load))
+
+    @staticmethod
+    def cpu_stats():
+        """All CPUs' time since boot in ns, and the clock in MHz.
+
+        The keys of Nova's ``cpu.virt_driver`` monitor (``[DEFAULT]
+        compute_monitors``), which turns two readings into percentages.
+        Nice time counts as user time, irq and softirq as kernel time.
+        """
+        with open('/proc/stat') as f:
+            ticks = [int(v) for v in f.readline().split()[1:8]]
+        user, nice, system, idle, iowait, irq, softirq = ticks
+        ns_per_tick = 10 ** 9 // os.sysconf('SC_CLK_TCK')
+        return {'user': (user + nice) * ns_per_tick,
+                'kernel': (system + irq + softirq) * ns_per_tick,
+                'idle': idle * ns_per_tick,
+                'iowait': iowait * ns_per_tick,
+                'frequency': _cpu_mhz()}
 
     def resources(self, nodename):
         """The dict Nova's resource tracker expects.

@@ -70,7 +70,6 @@ NOT_IMPLEMENTED = {
     'test_attach_detach_volume': 'attach_volume',
     'test_block_stats': 'block_stats',
     'test_get_device_name_for_instance': 'get_device_name_for_instance',
-    'test_get_host_cpu_stats': 'get_host_cpu_stats',
     'test_get_host_ip_addr': 'get_host_ip_addr',
     'test_get_instance_diagnostics': 'get_instance_diagnostics',
     'test_get_instance_disk_info': 'get_instance_disk_info',

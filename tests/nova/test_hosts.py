@@ -1,7 +1,10 @@
-"""Compute hosts on the engine: what Nova and Placement learn of them, and
-two nova-compute services sharing one engine."""
+"""Compute hosts on the engine: what Nova and Placement learn of them, what
+Nova's CPU monitor reads through the driver, and two nova-compute services
+sharing one engine."""
 import os
 
+from nova import objects
+from nova.compute.monitors.cpu import virt_driver as cpu_monitor
 import nova.conf
 import os_resource_classes as orc
 
@@ -155,3 +158,29 @@ class TestTwoComputes(base.PyDockTestCase):
         server = self.api.get_server(server['id'])
         self.assertEqual('ACTIVE', server['status'])
         self.assertEqual(1, server['OS-EXT-STS:power_state'])
+
+
+class TestCpuMonitor(base.PyDockTestCase):
+
+    def test_nova_cpu_monitor_reads_the_host(self):
+        """Nova's ``cpu.virt_driver`` monitor, on this compute's driver."""
+        tracker = self.computes[self.hosts[0]].manager.rt
+        monitor = cpu_monitor.Monitor(tracker)
+        metrics = objects.MonitorMetricList(objects=[])
+        monitor.populate_metrics(metrics)
+        # Percentages need a second reading, with some CPU time between.
+        with open('/dev/urandom', 'rb') as f:
+            f.read(4 * MIB)
+        metrics = objects.MonitorMetricList(objects=[])
+        monitor.populate_metrics(metrics)
+        values = {m.name: m.value for m in metrics.objects}
+        self.assertEqual(set(monitor.get_metric_names()), set(values))
+        for name in ('cpu.user.percent', 'cpu.kernel.percent',
+                     'cpu.idle.percent', 'cpu.iowait.percent',
+                     'cpu.percent'):
+            self.assertGreaterEqual(values[name], 0, name)
+            self.assertLessEqual(values[name], 100, name)
+        self.assertGreater(values['cpu.kernel.time'], 0)
+        self.assertGreater(values['cpu.idle.time'], 0)
+        self.assertEqual('pydock.PyDockDriver',
+                         metrics.objects[0].source)
