@@ -55,6 +55,10 @@ def nova_compute(engine_url='unix:///var/run/docker.sock'):
         # Containers start in a fraction of a second; no need to wait
         # for a guest OS to shut down.
         ('DEFAULT', 'shutdown_timeout', '10'),
+        # The driver resizes a container in place, on its own host. Read
+        # by nova-api and the scheduler: tools/cloud writes one nova.conf
+        # for every service; devstack sets it in its own nova.conf too.
+        ('DEFAULT', 'allow_resize_to_same_host', 'true'),
         ('pydock', 'engine_url', engine_url),
     ]
 

@@ -47,6 +47,12 @@ class ContainerExitedAtStart(exception.BuildAbortException,
     msg_fmt = "%(reason)s"
 
 
+def _refuse_resize(reason):
+    """Nova puts the server back as it was and records ``reason``."""
+    return exception.InstanceFaultRollback(
+        inner_exception=exception.MigrationPreCheckError(reason=reason))
+
+
 def _cached_network_info(instance):
     """The ports Nova last knew of, for calls that get no network_info."""
     if (not instance.obj_attr_is_set('info_cache')
@@ -148,6 +154,10 @@ class PyDockDriver(driver.ComputeDriver):
     def get_host_cpu_stats(self):
         return self._host.cpu_stats()
 
+    def get_host_ip_addr(self):
+        """The address other services know this host by (``my_ip``)."""
+        return CONF.my_ip
+
     # -- instances ----------------------------------------------------------
 
     def list_instances(self):
@@ -219,8 +229,7 @@ class PyDockDriver(driver.ComputeDriver):
                 reason='the image has no command: give it CMD or '
                        'ENTRYPOINT, or set the image property '
                        'os_command_line')
-        host_config = flavor_mapping.host_config_for(
-            instance.flavor, CONF.pydock, self._blkio_devices)
+        host_config = self._host_config(instance.flavor)
         try:
             return self._engine.create_container(
                 name, images.reference(image_meta.id), command=command,
@@ -308,7 +317,23 @@ class PyDockDriver(driver.ComputeDriver):
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
-        self._remove(instance, network_info)
+        """Remove the container; stop and keep it if its disk is kept.
+
+        Nova keeps an instance's disks when another host that shares them
+        hands the instance back (a resize reverted on this engine): the
+        container's writable layer is that disk.
+        """
+        if destroy_disks:
+            self._remove(instance, network_info)
+            return
+        try:
+            self.power_off(instance,
+                           timeout=CONF.pydock.graceful_stop_timeout)
+        except exception.InstanceNotFound:
+            pass
+        self.cleanup(context, instance, network_info)
+        LOG.info('Container %s stopped and kept: Nova keeps its disk',
+                 container.name_for(instance), instance=instance)
 
     def _remove(self, instance, network_info):
         self._expect(instance, 'die', within=CONF.pydock.engine_timeout)
@@ -450,6 +475,79 @@ class PyDockDriver(driver.ComputeDriver):
             self._engine.unpause(container.name_for(instance))
         elif not state.get('Running'):
             self._start(instance, network_info)
+
+    # -- resize (in place, on this host) ------------------------------------
+    #
+    # A container's disk is its writable layer in this host's engine, so a
+    # resize keeps the container and changes its limits while it is
+    # stopped; a revert changes them back. Moving to another engine (cold
+    # migration, resize to another host) is not supported.
+
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor,
+                                   network_info, block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        migration = objects.Migration.get_by_instance_and_status(
+            context, instance.uuid, 'migrating')
+        if migration.dest_compute != self._hostname:
+            raise _refuse_resize(
+                'nova-pydock resizes a container on its own host only; '
+                'the scheduler chose %s (set [DEFAULT] '
+                'allow_resize_to_same_host = true; cold migration is not '
+                'supported)' % migration.dest_compute)
+        try:
+            fixed = flavor_mapping.fixed_at_creation(
+                self._host_config(instance.flavor),
+                self._host_config(flavor))
+        except (exception.InvalidInput,
+                exception.InstanceDeployFailure) as exc:
+            raise _refuse_resize('flavor %s: %s' % (
+                flavor.name, exc.format_message())) from exc
+        if fixed:
+            raise _refuse_resize(
+                'flavor %s changes %s, which an existing container cannot '
+                'change' % (flavor.name, ', '.join(fixed)))
+        self.power_off(instance, timeout, retry_interval)
+        return ''
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True,
+                         share_info=None):
+        # resize_instance says whether disk sizes changed; the limits
+        # follow instance.flavor, now the new flavor, either way.
+        self._take_flavor_limits(instance)
+        if power_on:
+            self.power_on(context, instance, network_info)
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        """Nothing to remove: the resized container is the only one."""
+
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True, share_info=None):
+        # instance.flavor is the old flavor again.
+        self._take_flavor_limits(instance)
+        if power_on:
+            self.power_on(context, instance, network_info)
+
+    def check_instance_shared_storage_local(self, context, instance):
+        """Hosts share an instance's disk when they share the engine."""
+        return {'engine_id': self._engine.info()['ID']}
+
+    def check_instance_shared_storage_remote(self, context, data):
+        return data.get('engine_id') == self._engine.info()['ID']
+
+    def _host_config(self, flavor):
+        return flavor_mapping.host_config_for(flavor, CONF.pydock,
+                                              self._blkio_devices)
+
+    def _take_flavor_limits(self, instance):
+        limits = flavor_mapping.in_place_limits(
+            self._host_config(instance.flavor))
+        self._engine.update_limits(container.name_for(instance), limits)
+        LOG.info('Container %s now has the limits of flavor %s',
+                 container.name_for(instance), instance.flavor.name,
+                 instance=instance)
 
     # -- console, diagnostics -----------------------------------------------
 

@@ -236,6 +236,15 @@ class EngineClient:
         self.api.rename(name, new_name)
 
     @_engine_call(retry=True)
+    def update_limits(self, name, limits):
+        """Change a container's resource limits (``docker update``).
+
+        ``limits`` uses the names of ``create_host_config``: ``mem_limit``,
+        ``memswap_limit``, ``cpu_period``, ``cpu_quota``, ``cpu_shares``.
+        """
+        self.api.update_container(name, **limits)
+
+    @_engine_call(retry=True)
     def inspect_container(self, name):
         return self.api.inspect_container(name)
 

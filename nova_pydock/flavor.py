@@ -18,6 +18,10 @@ Errors tell Nova's compute manager what to do next:
   refuses the flavor (a capability not in its ``allowed_cap_add``, a pids
   limit above its own, disk throttles but no known disk). Nova reschedules
   to another host, which may be configured differently.
+
+A resize changes an existing container in place: :func:`in_place_limits`
+picks what the engine can update, :func:`fixed_at_creation` names what
+differs but only a new container could change.
 """
 from nova import exception
 from oslo_utils import strutils
@@ -50,6 +54,10 @@ READ_ONLY_ROOT_SCRATCH = {
 }
 PYDOCK = extra_specs.NAMESPACE + ':'
 DISK_METRICS = (('bytes', 'bps'), ('iops', 'iops'))
+# What the engine's container update changes (``docker update``); the
+# rest of a host config is fixed when the container is created.
+UPDATABLE = ('mem_limit', 'memswap_limit', 'cpu_period', 'cpu_quota',
+             'cpu_shares')
 
 
 def host_config_for(flavor, conf, blkio_devices=()):
@@ -87,6 +95,23 @@ def host_config_for(flavor, conf, blkio_devices=()):
         config['ulimits'] = [{'name': 'nofile', 'soft': nofile,
                               'hard': nofile}]
     return config
+
+
+def in_place_limits(config):
+    """The part of a host config that an existing container can take."""
+    return {key: config[key] for key in UPDATABLE if key in config}
+
+
+def fixed_at_creation(old_config, new_config):
+    """Sorted host config keys that differ and no update can change.
+
+    The engine only updates a limit to another value: one that a new
+    flavor drops cannot be taken away from an existing container either.
+    """
+    return sorted(
+        key for key in set(old_config) | set(new_config)
+        if old_config.get(key) != new_config.get(key)
+        and not (key in UPDATABLE and key in new_config))
 
 
 def memory_limits(memory_mb, shm_size_mb=None):

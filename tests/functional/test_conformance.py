@@ -45,7 +45,9 @@ import uuid
 
 import docker
 import fixtures
+from nova import exception
 from nova import monkey_patch
+from nova import objects
 from nova import test
 from nova.compute import power_state
 from nova.tests.unit import utils as test_utils
@@ -70,7 +72,6 @@ NOT_IMPLEMENTED = {
     'test_attach_detach_volume': 'attach_volume',
     'test_block_stats': 'block_stats',
     'test_get_device_name_for_instance': 'get_device_name_for_instance',
-    'test_get_host_ip_addr': 'get_host_ip_addr',
     'test_get_instance_diagnostics': 'get_instance_diagnostics',
     'test_get_instance_disk_info': 'get_instance_disk_info',
     'test_get_mks_console': 'get_mks_console',
@@ -83,7 +84,6 @@ NOT_IMPLEMENTED = {
     'test_host_power_action_shutdown': 'host_power_action',
     'test_host_power_action_startup': 'host_power_action',
     'test_live_migration_abort': 'live_migration_abort',
-    'test_migrate_disk_and_power_off': 'migrate_disk_and_power_off',
     'test_poll_rebooting_instances': 'poll_rebooting_instances',
     'test_rescue': 'rescue',
     'test_restore_running': 'restore',
@@ -280,6 +280,37 @@ class PyDockConformanceTestCase(test_virt_drivers._VirtDriverTestCase,
         self.assertRaises(NotImplementedError,
                           self.connection.live_migration_force_complete,
                           instance_ref)
+
+    def test_migrate_disk_and_power_off(self):
+        """The suite calls it without a migration record; the driver asks
+        for one (it resizes on its own host only), so record it."""
+        instance_ref, network_info = self._get_running_instance()
+        self._record_migration(instance_ref, dest_compute=self.host)
+        disk_info = self.connection.migrate_disk_and_power_off(
+            self.ctxt, instance_ref, 'dest_host',
+            test_utils.get_test_flavor(), network_info)
+        self.assertEqual('', disk_info)
+        self.assertEqual(power_state.SHUTDOWN,
+                         self.connection.get_info(instance_ref).state)
+
+    def test_migrate_disk_and_power_off_to_another_host_refused(self):
+        instance_ref, network_info = self._get_running_instance()
+        self._record_migration(instance_ref, dest_compute='elsewhere')
+        exc = self.assertRaises(
+            exception.InstanceFaultRollback,
+            self.connection.migrate_disk_and_power_off, self.ctxt,
+            instance_ref, 'dest_host', test_utils.get_test_flavor(),
+            network_info)
+        self.assertIn('the scheduler chose elsewhere',
+                      exc.inner_exception.format_message())
+        self.assertEqual(power_state.RUNNING,
+                         self.connection.get_info(instance_ref).state)
+
+    def _record_migration(self, instance_ref, dest_compute):
+        objects.Migration(
+            context=self.ctxt, instance_uuid=instance_ref.uuid,
+            source_compute=self.host, dest_compute=dest_compute,
+            migration_type='resize', status='migrating').create()
 
     # -- what the suite does not look at, checked on the engine ----------
 

@@ -336,3 +336,32 @@ class TestPydockKnobs(testtools.TestCase):
                                       conf=make_conf(allowed_cap_add=['NET_RAW']),
                                       **{key: value})
             self.assertIn(key, error.format_message())
+
+
+class TestResizeInPlace(testtools.TestCase):
+    """What a resize can change in an existing container."""
+
+    def test_size_changes_in_place(self):
+        old = host_config(memory_mb=256, vcpus=1)
+        new = host_config(memory_mb=1024, vcpus=2)
+        self.assertEqual([], pydock_flavor.fixed_at_creation(old, new))
+        self.assertEqual({'mem_limit': 1024 * MIB,
+                          'memswap_limit': 1024 * MIB,
+                          'cpu_period': 100000, 'cpu_quota': 200000,
+                          'cpu_shares': 2048},
+                         pydock_flavor.in_place_limits(new))
+
+    def test_knobs_fixed_at_creation_are_named(self):
+        old = host_config()
+        new = host_config(**{'pydock:read_only_root': 'true',
+                             'pydock:pids_limit': '64',
+                             'quota:disk_read_bytes_sec': '1048576'})
+        self.assertEqual(['device_read_bps', 'pids_limit', 'read_only',
+                          'tmpfs'],
+                         pydock_flavor.fixed_at_creation(old, new))
+
+    def test_same_knobs_on_both_sides_are_fine(self):
+        specs = {'pydock:shm_size_mb': '32', 'pydock:ulimit_nofile': '4096'}
+        self.assertEqual([], pydock_flavor.fixed_at_creation(
+            host_config(memory_mb=128, **specs),
+            host_config(memory_mb=256, **specs)))

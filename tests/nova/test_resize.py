@@ -1,0 +1,123 @@
+"""Resize through Nova's API: the same container, with new limits.
+
+A container's disk is its writable layer in this host's engine, so the
+driver resizes in place, on the server's own host ([DEFAULT]
+allow_resize_to_same_host), and refuses to move it to another host.
+"""
+from tests.nova import base
+
+MIB = 1024 * 1024
+MARK = 'written before the resize'
+
+
+class _ResizeTestCase(base.PyDockTestCase):
+
+    def boot_marked(self, flavor):
+        """A server whose container holds a file of its own."""
+        server = self.boot(self.service_image('resize')['id'], flavor)
+        code, _ = self.exec_in(server, 'sh', '-c',
+                               'echo "%s" > /mark' % MARK)
+        self.assertEqual(0, code)
+        return server
+
+    def assertSameContainer(self, server, container_id, memory_mb, vcpus):
+        details = self.inspect(server)
+        self.assertEqual(container_id, details['Id'])
+        self.assertTrue(details['State']['Running'])
+        host_config = details['HostConfig']
+        self.assertEqual(memory_mb * MIB, host_config['Memory'])
+        self.assertEqual(memory_mb * MIB, host_config['MemorySwap'])
+        self.assertEqual(vcpus * 100000, host_config['CpuQuota'])
+        self.assertEqual(vcpus * 1024, host_config['CpuShares'])
+        code, output = self.exec_in(server, 'cat', '/mark')
+        self.assertEqual((0, MARK), (code, output.decode().strip()))
+        self.assertEqual(memory_mb, server['flavor']['ram'])
+
+    def resize_error(self, server):
+        """What Nova recorded of the resize that was refused."""
+        actions = self.api.api_get(
+            '/servers/%s/os-instance-actions' % server['id']
+        ).body['instanceActions']
+        resize = [a for a in actions if a['action'] == 'resize'][0]
+        events = self.api.api_get(
+            '/servers/%s/os-instance-actions/%s'
+            % (server['id'], resize['request_id'])
+        ).body['instanceAction']['events']
+        failed = [e for e in events if e['result'] == 'Error']
+        self.assertEqual(['compute_resize_instance'],
+                         [e['event'] for e in failed])
+        return failed[0]['details']
+
+
+class TestResizeInPlace(_ResizeTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(allow_resize_to_same_host=True)
+
+    def test_resize_confirm_then_resize_revert(self):
+        small = self.container_flavor(memory_mb=96, vcpus=1)
+        large = self.container_flavor(memory_mb=192, vcpus=2)
+        larger = self.container_flavor(memory_mb=256, vcpus=2)
+        server = self.boot_marked(small)
+        container_id = self.inspect(server)['Id']
+
+        server = self.action(server, {'resize': {'flavorRef': large}},
+                             'VERIFY_RESIZE')
+        self.assertSameContainer(server, container_id, 192, 2)
+        server = self.action(server, {'confirmResize': None}, 'ACTIVE')
+        self.assertSameContainer(server, container_id, 192, 2)
+
+        server = self.action(server, {'resize': {'flavorRef': larger}},
+                             'VERIFY_RESIZE')
+        self.assertSameContainer(server, container_id, 256, 2)
+        server = self.action(server, {'revertResize': None}, 'ACTIVE')
+        self.assertSameContainer(server, container_id, 192, 2)
+        self.assertEqual([container_id],
+                         [c['Id'] for c in self.engine_containers()])
+
+        self.delete(server)
+        self.assertNoContainer(server)
+
+    def test_stopped_server_stays_stopped(self):
+        server = self.boot_marked(self.container_flavor(memory_mb=96))
+        server = self.action(server, {'os-stop': None}, 'SHUTOFF')
+        large = self.container_flavor(memory_mb=192, vcpus=2)
+        server = self.action(server, {'resize': {'flavorRef': large}},
+                             'VERIFY_RESIZE')
+        self.assertEqual('exited', self.engine_status(server))
+        self.assertEqual(192 * MIB, self.inspect(server)['HostConfig'][
+            'Memory'])
+        server = self.action(server, {'confirmResize': None}, 'SHUTOFF')
+        self.assertEqual('exited', self.engine_status(server))
+
+    def test_flavor_that_needs_a_new_container_is_refused(self):
+        server = self.boot_marked(self.container_flavor(memory_mb=96))
+        container_id = self.inspect(server)['Id']
+        read_only = self.container_flavor(
+            memory_mb=128, extra_specs={'pydock:read_only_root': 'true'})
+        self.api.post_server_action(
+            server['id'], {'resize': {'flavorRef': read_only}})
+        server = self.wait_for(server, 'ACTIVE')
+        self.assertSameContainer(server, container_id, 96, 1)
+        self.assertIn('changes read_only, tmpfs, which an existing '
+                      'container cannot change', self.resize_error(server))
+
+
+class TestResizeToAnotherHost(_ResizeTestCase):
+    """Two nova-compute services; resize may not land on the same one."""
+
+    compute_hosts = 2
+
+    def test_refused_and_left_running_where_it_was(self):
+        server = self.boot_marked(self.container_flavor(memory_mb=96))
+        host = server['OS-EXT-SRV-ATTR:host']
+        container_id = self.inspect(server)['Id']
+        large = self.container_flavor(memory_mb=192, vcpus=2)
+        self.api.post_server_action(server['id'],
+                                    {'resize': {'flavorRef': large}})
+        server = self.wait_for(server, 'ACTIVE')
+        self.assertEqual(host, server['OS-EXT-SRV-ATTR:host'])
+        self.assertSameContainer(server, container_id, 96, 1)
+        self.assertIn('resizes a container on its own host only',
+                      self.resize_error(server))
