@@ -17,6 +17,11 @@ LABEL_HOST = 'org.openstack.nova.compute-host'
 # the instance is complete, so init_host can tell half-made containers
 # (left by a crash in the middle of spawn) from real ones.
 SPAWNING_SUFFIX = '-spawning'
+# A resize to a flavor that only a new container can take keeps the old
+# container, stopped, under this name until Nova confirms or reverts it;
+# the new container starts from an image of the old one's files.
+RESIZE_SOURCE_SUFFIX = '-resize-source'
+RESIZE_REPOSITORY = 'pydock-resize'
 
 # Engine state (``State.Status`` in ``docker inspect``) -> Nova power state.
 _POWER_STATES = {
@@ -37,6 +42,21 @@ def name_for(instance):
 
 def spawning_name_for(instance):
     return name_for(instance) + SPAWNING_SUFFIX
+
+
+def resize_source_name_for(instance):
+    return name_for(instance) + RESIZE_SOURCE_SUFFIX
+
+
+def resize_image_for(instance):
+    """(repository, tag) of the image a resized container starts from."""
+    return RESIZE_REPOSITORY, instance.uuid
+
+
+def is_instance_name(name):
+    """Whether an engine name is an instance's own container's name, not
+    a half-made one (spawn) or a kept one (resize)."""
+    return not name.endswith((SPAWNING_SUFFIX, RESIZE_SOURCE_SUFFIX))
 
 
 def labels_for(instance, host):

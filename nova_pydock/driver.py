@@ -12,6 +12,7 @@ import time
 from nova import exception
 from nova import objects
 from nova.compute import task_states
+from nova.compute import vm_states
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
@@ -45,6 +46,11 @@ class ContainerExitedAtStart(exception.BuildAbortException,
     ``InstanceDeployFailure`` for every caller that catches that.
     """
     msg_fmt = "%(reason)s"
+
+
+# What migrate_disk_and_power_off tells finish_migration (``disk_info``).
+RESIZE_IN_PLACE = 'pydock-in-place'
+RESIZE_NEW_CONTAINER = 'pydock-new-container'
 
 
 def _refuse_resize(reason):
@@ -172,7 +178,7 @@ class PyDockDriver(driver.ComputeDriver):
 
     @staticmethod
     def _is_provisional(found):
-        return found['Names'][0].endswith(container.SPAWNING_SUFFIX)
+        return not container.is_instance_name(found['Names'][0])
 
     def instance_exists(self, instance):
         try:
@@ -229,13 +235,19 @@ class PyDockDriver(driver.ComputeDriver):
                 reason='the image has no command: give it CMD or '
                        'ENTRYPOINT, or set the image property '
                        'os_command_line')
-        host_config = self._host_config(instance.flavor)
+        return self._create_container(instance, name,
+                                      images.reference(image_meta.id),
+                                      command)
+
+    def _create_container(self, instance, name, image_ref, command):
+        """A container of the instance's flavor; ``command=None`` keeps
+        the image's own."""
         try:
             return self._engine.create_container(
-                name, images.reference(image_meta.id), command=command,
+                name, image_ref, command=command,
                 hostname=instance.hostname or instance.uuid,
                 labels=container.labels_for(instance, self._hostname),
-                host_config=host_config)
+                host_config=self._host_config(instance.flavor))
         except engine_client.ContainerConflict as exc:
             raise exception.InstanceExists(name=name) from exc
         except engine_client.EngineError as exc:
@@ -338,12 +350,14 @@ class PyDockDriver(driver.ComputeDriver):
     def _remove(self, instance, network_info):
         self._expect(instance, 'die', within=CONF.pydock.engine_timeout)
         for name in (container.name_for(instance),
-                     container.spawning_name_for(instance)):
+                     container.spawning_name_for(instance),
+                     container.resize_source_name_for(instance)):
             try:
                 self._engine.remove_container(name)
                 LOG.info('Container %s removed', name, instance=instance)
             except engine_client.ContainerNotFound:
                 pass
+        self._remove_resize_image(instance)
         self.cleanup(None, instance, network_info)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
@@ -476,12 +490,15 @@ class PyDockDriver(driver.ComputeDriver):
         elif not state.get('Running'):
             self._start(instance, network_info)
 
-    # -- resize (in place, on this host) ------------------------------------
+    # -- resize (on this host) ----------------------------------------------
     #
     # A container's disk is its writable layer in this host's engine, so a
-    # resize keeps the container and changes its limits while it is
-    # stopped; a revert changes them back. Moving to another engine (cold
-    # migration, resize to another host) is not supported.
+    # resize stays on this host. Limits the engine can update are changed
+    # in place; a flavor that changes what is fixed when a container is
+    # created gets a new container, made from an image of the old one's
+    # files, while the old one is kept, stopped, for a revert. Moving to
+    # another engine (cold migration, resize to another host) is not
+    # supported.
 
     def migrate_disk_and_power_off(self, context, instance, dest, flavor,
                                    network_info, block_device_info=None,
@@ -502,31 +519,64 @@ class PyDockDriver(driver.ComputeDriver):
                 exception.InstanceDeployFailure) as exc:
             raise _refuse_resize('flavor %s: %s' % (
                 flavor.name, exc.format_message())) from exc
-        if fixed:
-            raise _refuse_resize(
-                'flavor %s changes %s, which an existing container cannot '
-                'change' % (flavor.name, ', '.join(fixed)))
         self.power_off(instance, timeout, retry_interval)
-        return ''
+        if not fixed:
+            return RESIZE_IN_PLACE
+        LOG.info('Flavor %s changes %s: the container will be made anew '
+                 'from its files', flavor.name, ', '.join(fixed),
+                 instance=instance)
+        self._keep_resize_source(instance)
+        return RESIZE_NEW_CONTAINER
 
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,
                          allocations, block_device_info=None, power_on=True,
                          share_info=None):
-        # resize_instance says whether disk sizes changed; the limits
-        # follow instance.flavor, now the new flavor, either way.
-        self._take_flavor_limits(instance)
+        # instance.flavor is the new flavor; resize_instance only says
+        # whether disk sizes changed.
+        if disk_info == RESIZE_NEW_CONTAINER:
+            self._create_container(instance, container.name_for(instance),
+                                   '%s:%s' % container.resize_image_for(
+                                       instance), command=None)
+            LOG.info('Container %s made anew for flavor %s',
+                     container.name_for(instance), instance.flavor.name,
+                     instance=instance)
+        else:
+            self._take_flavor_limits(instance)
         if power_on:
             self.power_on(context, instance, network_info)
 
     def confirm_migration(self, context, migration, instance, network_info):
-        """Nothing to remove: the resized container is the only one."""
+        """Remove the old container, if the resize made a new one."""
+        try:
+            self._engine.remove_container(
+                container.resize_source_name_for(instance))
+        except engine_client.ContainerNotFound:
+            return
+        LOG.info('Resize confirmed; container %s removed',
+                 container.resize_source_name_for(instance),
+                 instance=instance)
 
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,
                                 power_on=True, share_info=None):
-        # instance.flavor is the old flavor again.
-        self._take_flavor_limits(instance)
+        # instance.flavor is the old flavor again; Nova's destroy stopped
+        # the resized container and kept it (see destroy).
+        source = container.resize_source_name_for(instance)
+        name = container.name_for(instance)
+        try:
+            self._engine.inspect_container(source)
+        except engine_client.ContainerNotFound:
+            self._take_flavor_limits(instance)
+        else:
+            try:
+                self._engine.remove_container(name)
+            except engine_client.ContainerNotFound:
+                pass
+            self._engine.rename(source, name)
+            self._remove_resize_image(instance)
+            LOG.info('Resize reverted; container %s is back', name,
+                     instance=instance)
         if power_on:
             self.power_on(context, instance, network_info)
 
@@ -548,6 +598,36 @@ class PyDockDriver(driver.ComputeDriver):
         LOG.info('Container %s now has the limits of flavor %s',
                  container.name_for(instance), instance.flavor.name,
                  instance=instance)
+
+    def _keep_resize_source(self, instance):
+        """Image the stopped container's files; keep it aside, stopped.
+
+        If that fails the container is started again where it was (when it
+        ran) and the resize is refused.
+        """
+        name = container.name_for(instance)
+        try:
+            self._engine.commit(name, *container.resize_image_for(instance))
+            self._engine.rename(name,
+                                container.resize_source_name_for(instance))
+        except (engine_client.EngineError, engine_client.ContainerConflict,
+                exception.HypervisorUnavailable) as exc:
+            self._remove_resize_image(instance)
+            if instance.vm_state == vm_states.ACTIVE:
+                self.power_on(None, instance, _cached_network_info(instance))
+            raise _refuse_resize('could not keep container %s for a new '
+                                 'one: %s' % (name, exc.format_message())
+                                 ) from exc
+
+    def _remove_resize_image(self, instance):
+        ref = '%s:%s' % container.resize_image_for(instance)
+        try:
+            self._engine.remove_image(ref)
+        except engine_client.ImageNotInEngine:
+            pass
+        except engine_client.ContainerConflict as exc:
+            LOG.warning('Image %s stays: %s', ref, exc.format_message(),
+                        instance=instance)
 
     # -- console, diagnostics -----------------------------------------------
 

@@ -178,7 +178,7 @@ class LifecycleWatcher:
         name = attributes.get('name', '')
         uuid = attributes.get(container.LABEL_INSTANCE)
         if (action not in FOLLOWED or not uuid
-                or name.endswith(container.SPAWNING_SUFFIX)):
+                or not container.is_instance_name(name)):
             return
         if action == OOM:
             self._oom_killed.add(name)

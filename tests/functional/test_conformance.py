@@ -54,6 +54,7 @@ from nova.tests.unit import utils as test_utils
 from nova.tests.unit.virt import test_virt_drivers
 import testtools
 
+from nova_pydock import driver as pydock_driver
 from nova_pydock import images as pydock_images
 from tests import engine
 from tests import functional
@@ -289,7 +290,7 @@ class PyDockConformanceTestCase(test_virt_drivers._VirtDriverTestCase,
         disk_info = self.connection.migrate_disk_and_power_off(
             self.ctxt, instance_ref, 'dest_host',
             test_utils.get_test_flavor(), network_info)
-        self.assertEqual('', disk_info)
+        self.assertEqual(pydock_driver.RESIZE_IN_PLACE, disk_info)
         self.assertEqual(power_state.SHUTDOWN,
                          self.connection.get_info(instance_ref).state)
 

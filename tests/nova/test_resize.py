@@ -1,8 +1,11 @@
-"""Resize through Nova's API: the same container, with new limits.
+"""Resize through Nova's API, on the server's own host.
 
 A container's disk is its writable layer in this host's engine, so the
-driver resizes in place, on the server's own host ([DEFAULT]
-allow_resize_to_same_host), and refuses to move it to another host.
+driver resizes on the server's own host ([DEFAULT]
+allow_resize_to_same_host) and refuses to move it to another host. Memory
+and CPU limits change in place; a flavor that changes what is fixed when
+a container is created gets a new container with the old one's files,
+and the old one is kept, stopped, until the resize is confirmed.
 """
 from tests.nova import base
 
@@ -91,17 +94,61 @@ class TestResizeInPlace(_ResizeTestCase):
         server = self.action(server, {'confirmResize': None}, 'SHUTOFF')
         self.assertEqual('exited', self.engine_status(server))
 
-    def test_flavor_that_needs_a_new_container_is_refused(self):
-        server = self.boot_marked(self.container_flavor(memory_mb=96))
-        container_id = self.inspect(server)['Id']
+    def test_flavor_fixed_at_creation_gets_a_new_container(self):
+        small = self.container_flavor(memory_mb=96)
+        server = self.boot_marked(small)
+        original = self.inspect(server)['Id']
         read_only = self.container_flavor(
             memory_mb=128, extra_specs={'pydock:read_only_root': 'true'})
-        self.api.post_server_action(
-            server['id'], {'resize': {'flavorRef': read_only}})
-        server = self.wait_for(server, 'ACTIVE')
-        self.assertSameContainer(server, container_id, 96, 1)
-        self.assertIn('changes read_only, tmpfs, which an existing '
-                      'container cannot change', self.resize_error(server))
+        source = 'nova-%s-resize-source' % server['id']
+        resize_image = 'pydock-resize:%s' % server['id']
+
+        # Revert: the original container comes back, running.
+        server = self.action(server, {'resize': {'flavorRef': read_only}},
+                             'VERIFY_RESIZE')
+        self.assertReadOnlyCopy(server, original, source)
+        server = self.action(server, {'revertResize': None}, 'ACTIVE')
+        self.assertSameContainer(server, original, 96, 1)
+        self.assertFalse(self.inspect(server)['HostConfig'][
+            'ReadonlyRootfs'])
+        self.assertNoContainerNamed(source)
+        self.assertEqual([], self._engine.images(name=resize_image))
+
+        # Confirm: the new container stays, the old one goes.
+        server = self.action(server, {'resize': {'flavorRef': read_only}},
+                             'VERIFY_RESIZE')
+        resized = self.assertReadOnlyCopy(server, original, source)
+        server = self.action(server, {'confirmResize': None}, 'ACTIVE')
+        self.assertEqual(resized, self.inspect(server)['Id'])
+        self.assertNoContainerNamed(source)
+        self.assertEqual([resized],
+                         [c['Id'] for c in self.engine_containers()])
+
+        # Delete takes the image of the old container's files along.
+        self.delete(server)
+        self.assertNoContainer(server)
+        self.assertEqual([], self._engine.images(name=resize_image))
+
+    def assertReadOnlyCopy(self, server, original, source):
+        """A new, read-only container with the old one's files; the old
+        one kept aside, stopped. Returns the new container's ID."""
+        details = self.inspect(server)
+        self.assertNotEqual(original, details['Id'])
+        self.assertTrue(details['State']['Running'])
+        self.assertTrue(details['HostConfig']['ReadonlyRootfs'])
+        self.assertEqual(128 * MIB, details['HostConfig']['Memory'])
+        code, output = self.exec_in(server, 'cat', '/mark')
+        self.assertEqual((0, MARK), (code, output.decode().strip()))
+        code, _ = self.exec_in(server, 'sh', '-c', 'echo x > /other')
+        self.assertNotEqual(0, code)
+        kept = self._engine.inspect_container(source)
+        self.assertEqual(original, kept['Id'])
+        self.assertFalse(kept['State']['Running'])
+        return details['Id']
+
+    def assertNoContainerNamed(self, name):
+        self.assertEqual([], self._engine.containers(
+            all=True, filters={'name': '^/%s$' % name}))
 
 
 class TestResizeToAnotherHost(_ResizeTestCase):

@@ -64,3 +64,15 @@ class TestNamesAndLabels(testtools.TestCase):
                          container.name_for(instance))
         self.assertTrue(container.spawning_name_for(instance).endswith(
             container.SPAWNING_SUFFIX))
+
+    def test_only_the_instances_own_name_is_an_instance_name(self):
+        instance = fake_instance.fake_instance_obj(
+            context.get_admin_context())
+        # Names as the engine lists them, with a leading slash.
+        self.assertTrue(container.is_instance_name(
+            '/' + container.name_for(instance)))
+        for kept in (container.spawning_name_for(instance),
+                     container.resize_source_name_for(instance)):
+            self.assertFalse(container.is_instance_name('/' + kept))
+        self.assertEqual(('pydock-resize', instance.uuid),
+                         container.resize_image_for(instance))
