@@ -4,6 +4,8 @@ Pure functions: names, labels and the mapping of engine states onto
 Nova's power states. Several nova-compute services may share one engine,
 so every container carries the host that owns it.
 """
+import uuid
+
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -49,8 +51,14 @@ def resize_source_name_for(instance):
 
 
 def resize_image_for(instance):
-    """(repository, tag) of the image a resized container starts from."""
-    return RESIZE_REPOSITORY, instance.uuid
+    """(repository, tag) for an image of the instance's files: a new one
+    for every resize, so that each image keeps a tag of its own."""
+    return RESIZE_REPOSITORY, '%s-%s' % (instance.uuid, uuid.uuid4().hex[:8])
+
+
+def resize_images_of(instance):
+    """Reference pattern matching every resize image of the instance."""
+    return '%s:%s-*' % (RESIZE_REPOSITORY, instance.uuid)
 
 
 def is_instance_name(name):

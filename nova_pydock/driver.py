@@ -16,6 +16,7 @@ from nova.compute import vm_states
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
+from oslo_serialization import jsonutils
 from oslo_utils import excutils
 
 from nova_pydock import blockdev
@@ -46,11 +47,6 @@ class ContainerExitedAtStart(exception.BuildAbortException,
     ``InstanceDeployFailure`` for every caller that catches that.
     """
     msg_fmt = "%(reason)s"
-
-
-# What migrate_disk_and_power_off tells finish_migration (``disk_info``).
-RESIZE_IN_PLACE = 'pydock-in-place'
-RESIZE_NEW_CONTAINER = 'pydock-new-container'
 
 
 def _refuse_resize(reason):
@@ -357,7 +353,7 @@ class PyDockDriver(driver.ComputeDriver):
                 LOG.info('Container %s removed', name, instance=instance)
             except engine_client.ContainerNotFound:
                 pass
-        self._remove_resize_image(instance)
+        self._remove_resize_images(instance)
         self.cleanup(None, instance, network_info)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
@@ -520,13 +516,14 @@ class PyDockDriver(driver.ComputeDriver):
             raise _refuse_resize('flavor %s: %s' % (
                 flavor.name, exc.format_message())) from exc
         self.power_off(instance, timeout, retry_interval)
+        # disk_info, handed to finish_migration: the image of the old
+        # container's files when a new container is needed.
         if not fixed:
-            return RESIZE_IN_PLACE
+            return jsonutils.dumps({})
         LOG.info('Flavor %s changes %s: the container will be made anew '
                  'from its files', flavor.name, ', '.join(fixed),
                  instance=instance)
-        self._keep_resize_source(instance)
-        return RESIZE_NEW_CONTAINER
+        return jsonutils.dumps({'image': self._keep_resize_source(instance)})
 
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,
@@ -534,13 +531,13 @@ class PyDockDriver(driver.ComputeDriver):
                          share_info=None):
         # instance.flavor is the new flavor; resize_instance only says
         # whether disk sizes changed.
-        if disk_info == RESIZE_NEW_CONTAINER:
+        image_ref = jsonutils.loads(disk_info or '{}').get('image')
+        if image_ref:
             self._create_container(instance, container.name_for(instance),
-                                   '%s:%s' % container.resize_image_for(
-                                       instance), command=None)
-            LOG.info('Container %s made anew for flavor %s',
-                     container.name_for(instance), instance.flavor.name,
-                     instance=instance)
+                                   image_ref, command=None)
+            LOG.info('Container %s made anew from %s for flavor %s',
+                     container.name_for(instance), image_ref,
+                     instance.flavor.name, instance=instance)
         else:
             self._take_flavor_limits(instance)
         if power_on:
@@ -569,12 +566,16 @@ class PyDockDriver(driver.ComputeDriver):
         except engine_client.ContainerNotFound:
             self._take_flavor_limits(instance)
         else:
+            resized_from = None
             try:
+                resized_from = self._engine.inspect_container(name)[
+                    'Config']['Image']
                 self._engine.remove_container(name)
             except engine_client.ContainerNotFound:
                 pass
             self._engine.rename(source, name)
-            self._remove_resize_image(instance)
+            if resized_from:
+                self._remove_resize_image(instance, resized_from)
             LOG.info('Resize reverted; container %s is back', name,
                      instance=instance)
         if power_on:
@@ -602,32 +603,41 @@ class PyDockDriver(driver.ComputeDriver):
     def _keep_resize_source(self, instance):
         """Image the stopped container's files; keep it aside, stopped.
 
-        If that fails the container is started again where it was (when it
-        ran) and the resize is refused.
+        Returns the image's reference. If that fails the container is
+        started again where it was (when it ran) and the resize refused.
         """
         name = container.name_for(instance)
+        repository, tag = container.resize_image_for(instance)
+        image_ref = '%s:%s' % (repository, tag)
         try:
-            self._engine.commit(name, *container.resize_image_for(instance))
+            self._engine.commit(name, repository, tag)
             self._engine.rename(name,
                                 container.resize_source_name_for(instance))
         except (engine_client.EngineError, engine_client.ContainerConflict,
                 exception.HypervisorUnavailable) as exc:
-            self._remove_resize_image(instance)
+            self._remove_resize_image(instance, image_ref)
             if instance.vm_state == vm_states.ACTIVE:
                 self.power_on(None, instance, _cached_network_info(instance))
             raise _refuse_resize('could not keep container %s for a new '
                                  'one: %s' % (name, exc.format_message())
                                  ) from exc
+        return image_ref
 
-    def _remove_resize_image(self, instance):
-        ref = '%s:%s' % container.resize_image_for(instance)
+    def _remove_resize_images(self, instance):
+        for found in self._engine.list_images(
+                container.resize_images_of(instance)):
+            for ref in found.get('RepoTags') or ():
+                if ref.startswith(container.RESIZE_REPOSITORY + ':'):
+                    self._remove_resize_image(instance, ref)
+
+    def _remove_resize_image(self, instance, image_ref):
         try:
-            self._engine.remove_image(ref)
+            self._engine.remove_image(image_ref)
         except engine_client.ImageNotInEngine:
             pass
         except engine_client.ContainerConflict as exc:
-            LOG.warning('Image %s stays: %s', ref, exc.format_message(),
-                        instance=instance)
+            LOG.warning('Image %s stays: %s', image_ref,
+                        exc.format_message(), instance=instance)
 
     # -- console, diagnostics -----------------------------------------------
 

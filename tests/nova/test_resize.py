@@ -7,6 +7,8 @@ and CPU limits change in place; a flavor that changes what is fixed when
 a container is created gets a new container with the old one's files,
 and the old one is kept, stopped, until the resize is confirmed.
 """
+import docker
+
 from tests.nova import base
 
 MIB = 1024 * 1024
@@ -101,7 +103,7 @@ class TestResizeInPlace(_ResizeTestCase):
         read_only = self.container_flavor(
             memory_mb=128, extra_specs={'pydock:read_only_root': 'true'})
         source = 'nova-%s-resize-source' % server['id']
-        resize_image = 'pydock-resize:%s' % server['id']
+        resize_images = 'pydock-resize:%s-*' % server['id']
 
         # Revert: the original container comes back, running.
         server = self.action(server, {'resize': {'flavorRef': read_only}},
@@ -112,7 +114,7 @@ class TestResizeInPlace(_ResizeTestCase):
         self.assertFalse(self.inspect(server)['HostConfig'][
             'ReadonlyRootfs'])
         self.assertNoContainerNamed(source)
-        self.assertEqual([], self._engine.images(name=resize_image))
+        self.assertEqual([], self._engine.images(name=resize_images))
 
         # Confirm: the new container stays, the old one goes.
         server = self.action(server, {'resize': {'flavorRef': read_only}},
@@ -123,11 +125,33 @@ class TestResizeInPlace(_ResizeTestCase):
         self.assertNoContainerNamed(source)
         self.assertEqual([resized],
                          [c['Id'] for c in self.engine_containers()])
+        first_image = self.inspect(server)['Image']
+        self.assertEqual(1, len(self._engine.images(name=resize_images)))
 
-        # Delete takes the image of the old container's files along.
+        # A second new container, reverted: the confirmed one comes back
+        # on its image, which keeps its tag; the second image goes.
+        fewer_pids = self.container_flavor(
+            memory_mb=128, extra_specs={'pydock:pids_limit': '64'})
+        server = self.action(server, {'resize': {'flavorRef': fewer_pids}},
+                             'VERIFY_RESIZE')
+        second_image = self.inspect(server)['Image']
+        self.assertEqual(64, self.inspect(server)['HostConfig']['PidsLimit'])
+        server = self.action(server, {'revertResize': None}, 'ACTIVE')
+        self.assertEqual(resized, self.inspect(server)['Id'])
+        self.assertEqual([first_image],
+                         [i['Id'] for i in self._engine.images(
+                             name=resize_images)])
+        self.assertImageGone(second_image)
+
+        # Delete takes every image of the instance's files along.
         self.delete(server)
         self.assertNoContainer(server)
-        self.assertEqual([], self._engine.images(name=resize_image))
+        self.assertEqual([], self._engine.images(name=resize_images))
+        self.assertImageGone(first_image)
+
+    def assertImageGone(self, image_id):
+        self.assertRaises(docker.errors.NotFound, self._engine.inspect_image,
+                          image_id)
 
     def assertReadOnlyCopy(self, server, original, source):
         """A new, read-only container with the old one's files; the old

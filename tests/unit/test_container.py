@@ -1,4 +1,6 @@
 """Names, labels and engine-state mapping of instance containers."""
+import fnmatch
+
 from nova import context
 from nova.compute import power_state
 from nova.compute import task_states
@@ -74,5 +76,11 @@ class TestNamesAndLabels(testtools.TestCase):
         for kept in (container.spawning_name_for(instance),
                      container.resize_source_name_for(instance)):
             self.assertFalse(container.is_instance_name('/' + kept))
-        self.assertEqual(('pydock-resize', instance.uuid),
-                         container.resize_image_for(instance))
+        repository, tag = container.resize_image_for(instance)
+        self.assertEqual('pydock-resize', repository)
+        self.assertTrue(tag.startswith(instance.uuid + '-'))
+        # Each resize gets a tag of its own, all matched by the pattern.
+        self.assertNotEqual(tag, container.resize_image_for(instance)[1])
+        self.assertTrue(fnmatch.fnmatch(
+            '%s:%s' % (repository, tag),
+            container.resize_images_of(instance)))
