@@ -298,6 +298,19 @@ class CloudTest(testtools.TestCase):
         self.assertIn('hello from e2e-one', self.http_get(ip2))
         log('snapshot booted at %s and serves the first server\'s page' % ip2)
 
+        # 4b. resize: c1.small -> c1.medium changes /dev/shm, which only a
+        # new container can have; it keeps the files and the address
+        self.openstack('server', 'resize', '--flavor', 'c1.medium',
+                       '--wait', two, parse=False)
+        self.wait_server(two, 'VERIFY_RESIZE')
+        self.assertEqual(['running', 'exited'], self.container_state(two))
+        self.openstack('server', 'resize', 'confirm', two, parse=False)
+        server = self.wait_server(two, 'ACTIVE')
+        self.assertEqual('c1.medium', server['flavor']['name'])
+        self.assertEqual(['running'], self.container_state(two))
+        self.assertIn('hello from e2e-one', self.http_get(ip2))
+        log('e2e-two resized to c1.medium, still serving at %s' % ip2)
+
         # 5. the layered store keeps the shared base layer once
         report = sh(
             [os.path.join(s['venv'], 'bin', 'glance-store-layers-report'),
