@@ -7,6 +7,8 @@
 #                      project, into devstack's Python environment
 #   stack post-config  nova-compute: compute_driver = pydock.PyDockDriver,
 #                      [pydock], privsep through nova-rootwrap;
+#                      nova-api, nova-scheduler: resize on the same host,
+#                      nova-pydock's scheduler weigher;
 #                      glance-api: the layers store as default backend,
 #                      docker among container formats
 #   stack extra        flavors c1.*, a busybox image (docker save archive)
@@ -96,6 +98,10 @@ if is_service_enabled n-cpu g-api; then
         if is_service_enabled n-cpu; then
             echo_summary "Configuring nova-compute for containers"
             configure_nova_pydock
+        fi
+        if is_service_enabled n-api n-sch; then
+            echo_summary "Configuring nova-api and nova-scheduler for container resize"
+            pydock_iniset_from "$NOVA_CONF" nova-controller
         fi
         if is_service_enabled g-api; then
             echo_summary "Configuring glance-api with the layered store"

@@ -3,13 +3,15 @@
 
 Both the devstack plugin (``devstack/plugin.sh``, through this file's
 command line and devstack's ``iniset``) and the one-command cloud
-(``tools/cloud``, by import) take their nova-compute and glance-api
-settings and their flavors from here, so the two cannot drift apart.
+(``tools/cloud``, by import) take their nova-compute, nova-api and
+nova-scheduler, and glance-api settings and their flavors from here, so
+the two cannot drift apart.
 Standard library only.
 
 Command line (tab-separated lines on stdout)::
 
     pydock_config.py nova-compute              section key value
+    pydock_config.py nova-controller           section key value
     pydock_config.py glance-api DATADIR [NAME] section key value
     pydock_config.py flavors                   name ram vcpus disk specs
 """
@@ -55,11 +57,21 @@ def nova_compute(engine_url='unix:///var/run/docker.sock'):
         # Containers start in a fraction of a second; no need to wait
         # for a guest OS to shut down.
         ('DEFAULT', 'shutdown_timeout', '10'),
-        # The driver resizes a container in place, on its own host. Read
-        # by nova-api and the scheduler: tools/cloud writes one nova.conf
-        # for every service; devstack sets it in its own nova.conf too.
-        ('DEFAULT', 'allow_resize_to_same_host', 'true'),
         ('pydock', 'engine_url', engine_url),
+    ]
+
+
+def nova_controller():
+    """(section, key, value) for nova-api's and nova-scheduler's nova.conf.
+
+    A container resizes on the host it runs on: Nova must allow that
+    host, and nova-pydock's weigher makes the scheduler prefer it.
+    """
+    return [
+        ('DEFAULT', 'allow_resize_to_same_host', 'true'),
+        ('filter_scheduler', 'weight_classes',
+         'nova.scheduler.weights.all_weighers,'
+         'nova_pydock.scheduler.InstanceHostWeigher'),
     ]
 
 
@@ -99,6 +111,8 @@ def main(argv):
     what, args = argv[0], argv[1:]
     if what == 'nova-compute':
         rows = nova_compute(*args)
+    elif what == 'nova-controller':
+        rows = nova_controller()
     elif what == 'glance-api' and args:
         rows = glance_api(*args)
     elif what == 'flavors':

@@ -97,14 +97,31 @@ INSTANCE_OPTS = [
 ]
 
 
+SCHEDULER_OPTS = [
+    cfg.FloatOpt(
+        'instance_host_weight_multiplier',
+        default=1000.0, min=0,
+        help='Read by nova-scheduler, for '
+             '``nova_pydock.scheduler.InstanceHostWeigher`` in ``'
+             '[filter_scheduler] weight_classes``: how much the host a '
+             'server already runs on is preferred when it is scheduled '
+             'again (a resize). A container cannot leave its engine, so '
+             'the default outweighs every weigher Nova ships at its '
+             'default multiplier. The aggregate metadata key '
+             '``pydock_instance_host_weight_multiplier`` overrides it per '
+             'aggregate.'),
+]
+
+
 def register_opts(conf):
     conf.register_group(GROUP)
-    conf.register_opts(ENGINE_OPTS + INSTANCE_OPTS, group=GROUP)
+    conf.register_opts(ENGINE_OPTS + INSTANCE_OPTS + SCHEDULER_OPTS,
+                       group=GROUP)
 
 
 def list_opts():
     """Options for oslo-config-generator (entry point ``nova_pydock``)."""
-    return [(GROUP, ENGINE_OPTS + INSTANCE_OPTS)]
+    return [(GROUP, ENGINE_OPTS + INSTANCE_OPTS + SCHEDULER_OPTS)]
 
 
 CONF = cfg.CONF

@@ -56,6 +56,14 @@ class DevstackPluginTest(testtools.TestCase):
         self.assertIn(('pydock', 'engine_url', 'unix:///run/engine.sock'),
                       got)
 
+    def test_nova_controller_settings(self):
+        got = {(sec, key): value for sec, key, value in rows(
+            'nova-controller')}
+        self.assertEqual('true', got['DEFAULT', 'allow_resize_to_same_host'])
+        self.assertEqual(['nova.scheduler.weights.all_weighers',
+                          'nova_pydock.scheduler.InstanceHostWeigher'],
+                         got['filter_scheduler', 'weight_classes'].split(','))
+
     def test_glance_settings(self):
         got = {(sec, key): value for sec, key, value in rows(
             'glance-api', '/srv/layers', 'local', '/srv/staging',

@@ -26,6 +26,7 @@ from nova.tests.functional import integrated_helpers
 from nova.tests.functional.api import client as api_client
 from vif_plug_ovs import ovs as vif_plug_ovs
 
+from nova_pydock import container
 from nova_pydock import driver as pydock_driver
 from tests import engine
 from tests import images as test_images
@@ -74,6 +75,9 @@ class PyDockTestCase(test.TestCase,
     compute_driver = 'pydock.PyDockDriver'
     #: How many nova-compute services (host names) share the engine.
     compute_hosts = 1
+    #: Options the services read when they start, as ``{group: {name:
+    #: value}}`` (``None`` for ``[DEFAULT]``).
+    service_flags = {}
     microversion = 'latest'
 
     @classmethod
@@ -140,6 +144,8 @@ class PyDockTestCase(test.TestCase,
         self.addCleanup(self._remove_from_engine, list(self.hosts),
                         self.glance)
 
+        for group, flags in self.service_flags.items():
+            self.flags(group=group, **flags)
         self.start_service('conductor')
         self.start_service('scheduler')
         for host in self.hosts:
@@ -151,6 +157,12 @@ class PyDockTestCase(test.TestCase,
     def _remove_from_engine(cls, hosts, glance):
         for found in cls._containers_of(hosts):
             cls._engine.remove_container(found['Id'], force=True)
+            # Images a resize made of the server's files.
+            server = found['Labels'][container.LABEL_INSTANCE]
+            for image in cls._engine.images(
+                    name='pydock-resize:%s-*' % server):
+                for tag in image['RepoTags'] or ():
+                    test_images.remove_if_present(cls._engine, tag)
         for image_id in list(glance.images):
             test_images.remove_if_present(
                 cls._engine, '%s:%s' % (IMAGE_REPOSITORY, image_id))

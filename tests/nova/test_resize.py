@@ -192,3 +192,28 @@ class TestResizeToAnotherHost(_ResizeTestCase):
         self.assertSameContainer(server, container_id, 96, 1)
         self.assertIn('resizes a container on its own host only',
                       self.resize_error(server))
+
+
+class TestResizeStaysWithTheWeigher(_ResizeTestCase):
+    """Two nova-compute services; the scheduler weigher of nova-pydock
+    makes the resize land on the server's own host."""
+
+    compute_hosts = 2
+    service_flags = {
+        None: {'allow_resize_to_same_host': True},
+        'filter_scheduler': {'weight_classes': [
+            'nova.scheduler.weights.all_weighers',
+            'nova_pydock.scheduler.InstanceHostWeigher']},
+    }
+
+    def test_resize_on_own_host_each_time(self):
+        server = self.boot_marked(self.container_flavor(memory_mb=96))
+        host = server['OS-EXT-SRV-ATTR:host']
+        container_id = self.inspect(server)['Id']
+        for memory_mb, vcpus in ((128, 1), (192, 2)):
+            flavor = self.container_flavor(memory_mb=memory_mb, vcpus=vcpus)
+            server = self.action(server, {'resize': {'flavorRef': flavor}},
+                                 'VERIFY_RESIZE')
+            self.assertEqual(host, server['OS-EXT-SRV-ATTR:host'])
+            server = self.action(server, {'confirmResize': None}, 'ACTIVE')
+            self.assertSameContainer(server, container_id, memory_mb, vcpus)
