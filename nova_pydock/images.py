@@ -167,13 +167,17 @@ class ImageCache:
                 image_id = tag.split(':', 1)[1]
                 if image_id in images_in_use:
                     continue
-                idle = _idle_seconds(self._engine.inspect_image(tag))
-                if idle < min_age_seconds:
-                    continue
-                LOG.info('Removing image %s from the engine: unused for '
-                         'more than %ds', image_id, min_age_seconds)
                 try:
+                    idle = _idle_seconds(self._engine.inspect_image(tag))
+                    if idle < min_age_seconds:
+                        continue
+                    LOG.info('Removing image %s from the engine: unused for '
+                             'more than %ds', image_id, min_age_seconds)
                     self._engine.remove_image(tag)
+                except engine_client.ImageNotInEngine:
+                    # Gone since the listing: another compute service on
+                    # this engine, or an operator, removed it.
+                    continue
                 except engine_client.ContainerConflict:
                     # Still used by a container this host does not own.
                     LOG.info('Image %s is still used by a container; kept',
