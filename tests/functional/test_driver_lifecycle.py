@@ -441,6 +441,15 @@ class TestSnapshotAndImageCache(driver_base.DriverTestCase):
             driver_base.CONF)).config(
                 remove_unused_original_minimum_age_seconds=0,
                 group='image_cache')
+        # The engine is shared with tests running in parallel: let the
+        # prune see this test's two images only, not remove theirs.
+        own = {pydock_images.reference(unused.id),
+               pydock_images.reference(self.image_meta.id)}
+        engine = self.driver._images._engine
+        list_images = engine.list_images
+        self.patch(engine, 'list_images', lambda reference: [
+            found for found in list_images(reference)
+            if own & set(found.get('RepoTags') or ())])
         self.driver.manage_image_cache(self.context, [instance])
         self.assertEqual([], self.api.images(
             name=pydock_images.reference(unused.id)))
