@@ -574,7 +574,8 @@ class PyDockDriver(driver.ComputeDriver):
             except engine_client.ContainerNotFound:
                 pass
             self._engine.rename(source, name)
-            if resized_from:
+            if resized_from and resized_from.startswith(
+                    container.RESIZE_REPOSITORY + ':'):
                 self._remove_resize_image(instance, resized_from)
             LOG.info('Resize reverted; container %s is back', name,
                      instance=instance)
