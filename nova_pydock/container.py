@@ -4,6 +4,7 @@ Pure functions: names, labels and the mapping of engine states onto
 Nova's power states. Several nova-compute services may share one engine,
 so every container carries the host that owns it.
 """
+import fnmatch
 import uuid
 
 from nova.compute import power_state
@@ -59,6 +60,12 @@ def resize_image_for(instance):
 def resize_images_of(instance):
     """Reference pattern matching every resize image of the instance."""
     return '%s:%s-*' % (RESIZE_REPOSITORY, instance.uuid)
+
+
+def is_resize_image_of(instance, ref):
+    """Whether an image reference is one of the instance's resize images,
+    the only images its resize may remove."""
+    return fnmatch.fnmatchcase(ref, resize_images_of(instance))
 
 
 def is_instance_name(name):

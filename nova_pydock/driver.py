@@ -335,8 +335,7 @@ class PyDockDriver(driver.ComputeDriver):
             self._remove(instance, network_info)
             return
         try:
-            self.power_off(instance,
-                           timeout=CONF.pydock.graceful_stop_timeout)
+            self._stop(instance, CONF.pydock.graceful_stop_timeout)
         except exception.InstanceNotFound:
             pass
         self.cleanup(context, instance, network_info)
@@ -413,12 +412,15 @@ class PyDockDriver(driver.ComputeDriver):
         side (OVS port rows, shaping devices) goes too, and comes back at
         the next start.
         """
-        self._inspect(instance)
-        self._expect(instance, 'die', within=timeout)
-        self._engine.stop(container.name_for(instance), timeout=timeout)
+        self._stop(instance, timeout)
         network_info = _cached_network_info(instance)
         if network_info:
             self._network.unplug(instance, network_info, ignore_errors=True)
+
+    def _stop(self, instance, timeout):
+        self._inspect(instance)
+        self._expect(instance, 'die', within=timeout)
+        self._engine.stop(container.name_for(instance), timeout=timeout)
 
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):
@@ -545,13 +547,12 @@ class PyDockDriver(driver.ComputeDriver):
 
     def confirm_migration(self, context, migration, instance, network_info):
         """Remove the old container, if the resize made a new one."""
+        source = container.resize_source_name_for(instance)
         try:
-            self._engine.remove_container(
-                container.resize_source_name_for(instance))
+            self._engine.remove_container(source)
         except engine_client.ContainerNotFound:
             return
-        LOG.info('Resize confirmed; container %s removed',
-                 container.resize_source_name_for(instance),
+        LOG.info('Resize confirmed; container %s removed', source,
                  instance=instance)
 
     def finish_revert_migration(self, context, instance, network_info,
@@ -574,8 +575,8 @@ class PyDockDriver(driver.ComputeDriver):
             except engine_client.ContainerNotFound:
                 pass
             self._engine.rename(source, name)
-            if resized_from and resized_from.startswith(
-                    container.RESIZE_REPOSITORY + ':'):
+            if resized_from and container.is_resize_image_of(
+                    instance, resized_from):
                 self._remove_resize_image(instance, resized_from)
             LOG.info('Resize reverted; container %s is back', name,
                      instance=instance)
@@ -628,7 +629,7 @@ class PyDockDriver(driver.ComputeDriver):
         for found in self._engine.list_images(
                 container.resize_images_of(instance)):
             for ref in found.get('RepoTags') or ():
-                if ref.startswith(container.RESIZE_REPOSITORY + ':'):
+                if container.is_resize_image_of(instance, ref):
                     self._remove_resize_image(instance, ref)
 
     def _remove_resize_image(self, instance, image_ref):

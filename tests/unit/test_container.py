@@ -84,3 +84,9 @@ class TestNamesAndLabels(testtools.TestCase):
         self.assertTrue(fnmatch.fnmatch(
             '%s:%s' % (repository, tag),
             container.resize_images_of(instance)))
+        self.assertTrue(container.is_resize_image_of(
+            instance, '%s:%s' % (repository, tag)))
+        other = fake_instance.fake_instance_obj(context.get_admin_context())
+        for ref in ('pydock-glance:%s' % instance.uuid,
+                    '%s:%s' % container.resize_image_for(other)):
+            self.assertFalse(container.is_resize_image_of(instance, ref))
