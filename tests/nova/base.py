@@ -188,6 +188,21 @@ class PyDockTestCase(test.TestCase,
             all=True, filters={'name': 'nova-%s' % server['id']})]
         self.assertEqual([], names)
 
+    def assertHoldsPort(self, server, net):
+        """Nova reports the port, and the container has it as eth0: the
+        port's address and MAC."""
+        addresses = server['addresses'][net.network_name]
+        self.assertEqual([net.address], [a['addr'] for a in addresses])
+        self.assertEqual(net.mac, addresses[0]['OS-EXT-IPS-MAC:mac_addr'])
+        code, output = self.exec_in(server, 'ip', '-o', 'addr', 'show',
+                                    'dev', 'eth0')
+        self.assertEqual(0, code)
+        self.assertIn('inet %s/24' % net.address, output.decode())
+        code, output = self.exec_in(server, 'ip', '-o', 'link', 'show',
+                                    'eth0')
+        self.assertEqual(0, code)
+        self.assertIn(net.mac, output.decode())
+
     def exec_in(self, server, *command):
         """Run a command in the server's container: (exit code, output)."""
         run = self._engine.exec_create('nova-%s' % server['id'],

@@ -27,16 +27,7 @@ class TestLinuxBridgePort(base.PyDockTestCase):
         server = self.boot(image['id'], self.container_flavor(),
                            networks=[{'port': net.port_id}])
 
-        # Nova reports the port, and the container holds it on eth0.
-        addresses = server['addresses'][net.network_name]
-        self.assertEqual([net.address], [a['addr'] for a in addresses])
-        code, output = self.exec_in(server, 'ip', '-o', 'addr', 'show',
-                                    'dev', 'eth0')
-        self.assertEqual(0, code)
-        self.assertIn('inet %s/24' % net.address, output.decode())
-        code, output = self.exec_in(server, 'ip', '-o', 'link', 'show',
-                                    'eth0')
-        self.assertIn(net.mac, output.decode())
+        self.assertHoldsPort(server, net)
 
         # The host end is a port of the Linux bridge qbr, and only the
         # qvo end of the bridge's veth pair is in Open vSwitch.

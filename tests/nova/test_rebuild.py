@@ -36,12 +36,7 @@ class TestRebuild(base.PyDockTestCase):
         console = self.wait_for_console(server, 'pydock-console-rebuilt')
         self.assertNotIn('pydock-console-first', console)
         # The port moved along: same address, MAC and OVS port.
-        addresses = server['addresses'][net.network_name]
-        self.assertEqual([net.address], [a['addr'] for a in addresses])
-        code, output = self.exec_in(server, 'ip', '-o', 'link', 'show',
-                                    'eth0')
-        self.assertEqual(0, code)
-        self.assertIn(net.mac, output.decode())
+        self.assertHoldsPort(server, net)
         self.assertIn(net.devname, net.ovs_ports())
         self.assertIn('root:x:0:', net.http_get(net.address, 8081, '/group'))
 
