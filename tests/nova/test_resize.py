@@ -7,6 +7,8 @@ and CPU limits change in place; a flavor that changes what is fixed when
 a container is created gets a new container with the old one's files,
 and the old one is kept, stopped, until the resize is confirmed.
 """
+import time
+
 import docker
 
 from tests.nova import base
@@ -39,15 +41,25 @@ class _ResizeTestCase(base.PyDockTestCase):
         self.assertEqual(memory_mb, server['flavor']['ram'])
 
     def resize_error(self, server):
-        """What Nova recorded of the resize that was refused."""
+        """What Nova recorded of the resize that was refused.
+
+        Nova puts the server back before it finishes the action's event,
+        so the event may still be open when the server is ACTIVE again.
+        """
         actions = self.api.api_get(
             '/servers/%s/os-instance-actions' % server['id']
         ).body['instanceActions']
         resize = [a for a in actions if a['action'] == 'resize'][0]
-        events = self.api.api_get(
-            '/servers/%s/os-instance-actions/%s'
-            % (server['id'], resize['request_id'])
-        ).body['instanceAction']['events']
+        deadline = time.monotonic() + base.WAIT
+        while True:
+            events = self.api.api_get(
+                '/servers/%s/os-instance-actions/%s'
+                % (server['id'], resize['request_id'])
+            ).body['instanceAction']['events']
+            if all(e['finish_time'] for e in events) or (
+                    time.monotonic() > deadline):
+                break
+            time.sleep(base.POLL)
         failed = [e for e in events if e['result'] == 'Error']
         self.assertEqual(['compute_resize_instance'],
                          [e['event'] for e in failed])
