@@ -29,7 +29,6 @@ from nova_pydock import host as host_info
 from nova_pydock import images
 from nova_pydock import lifecycle
 from nova_pydock.network import api as network_api
-from nova_pydock.network import counters as network_counters
 
 LOG = logging.getLogger(__name__)
 CONF = pydock_conf.CONF
@@ -381,27 +380,13 @@ class PyDockDriver(driver.ComputeDriver):
         if not details['State'].get('Running'):
             raise exception.InstanceNotRunning(instance_id=instance.uuid)
         self._network.attach(instance, vif,
-                             details['NetworkSettings']['SandboxKey'])
-        self._write_resolv_conf(details, instance, vif, attached=True)
+                             details['NetworkSettings']['SandboxKey'],
+                             resolv_conf_path=details['ResolvConfPath'])
 
     def detach_interface(self, context, instance, vif):
-        self._network.detach(instance, vif)
-        self._write_resolv_conf(self._inspect(instance), instance, vif,
-                                attached=False)
-
-    @staticmethod
-    def _write_resolv_conf(details, instance, vif, attached):
-        """The container's DNS servers: those of the ports it has now.
-
-        Whether Nova's cache of the instance's ports already holds ``vif``
-        (attached) or still does (detached) does not matter.
-        """
-        ports = [port for port in _cached_network_info(instance)
-                 if port['id'] != vif['id']]
-        if attached:
-            ports.append(vif)
-        network_api.write_resolv_conf(details['ResolvConfPath'],
-                                      network_api.resolv_conf(ports))
+        self._network.detach(
+            instance, vif,
+            resolv_conf_path=self._inspect(instance)['ResolvConfPath'])
 
     # -- power --------------------------------------------------------------
 
@@ -656,7 +641,7 @@ class PyDockDriver(driver.ComputeDriver):
                  if details['State'].get('Running') else {})
         return diagnostics.from_engine(
             details, stats,
-            network_counters.port_counters(_cached_network_info(instance)))
+            self._network.port_counters(instance))
 
     def get_instance_diagnostics(self, instance):
         # Nova's Diagnostics object requires a driver name from its fixed

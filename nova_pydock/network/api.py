@@ -6,19 +6,27 @@ namespace (``netns``) is the engine's bind mount of it,
 daemon's reduced capabilities), or the PID of its process (needs a
 daemon that may read ``/proc/<pid>/ns``). It dies with the container's
 process: every start of the container needs :meth:`plug` again.
+
+Where the work is done: :mod:`~nova_pydock.network.spec` checks and
+translates Nova's network info, :mod:`~nova_pydock.network.plumbing`
+(veth pairs, addresses, routes), :mod:`~nova_pydock.network.shaping` (tc)
+and :mod:`~nova_pydock.network.netns` (namespace entry) run privileged,
+:mod:`~nova_pydock.network.vifs` attaches the host end per VIF type.
 """
 from nova import exception as nova_exception
 from oslo_log import log as logging
 from oslo_utils import excutils
 
+from nova_pydock.network import counters
 from nova_pydock.network import exception
+from nova_pydock.network import netns as netns_mod
 from nova_pydock.network import plumbing
+from nova_pydock.network import shaping as shaping_mod
 from nova_pydock.network import spec
 from nova_pydock.network import vifs
 
 LOG = logging.getLogger(__name__)
 
-resolv_conf = spec.resolv_conf
 vif_plugged_events = spec.vif_plugged_events
 
 
@@ -32,6 +40,27 @@ def write_resolv_conf(path, content):
     except (OSError, ValueError) as e:
         raise nova_exception.NovaException(
             'Cannot write resolv.conf %s: %s' % (path, e)) from e
+
+
+def cached_network_info(instance):
+    """The ports Nova last knew of, for calls that get no network_info."""
+    if (not instance.obj_attr_is_set('info_cache')
+            or instance.info_cache is None):
+        return []
+    return instance.info_cache.network_info or []
+
+
+def _ports_after(instance, vif, attached):
+    """The instance's ports once ``vif`` is attached (or detached).
+
+    Whether Nova's cache of the instance's ports already holds ``vif``
+    (attached) or still does (detached) does not matter.
+    """
+    ports = [port for port in cached_network_info(instance)
+             if port['id'] != vif['id']]
+    if attached:
+        ports.append(vif)
+    return ports
 
 
 def _flavor(instance, flavor):
@@ -95,20 +124,36 @@ class ContainerNetwork:
                 self._unplug_quietly(instance, done)
         return [port['ifname'] for port in ports]
 
-    def attach(self, instance, vif, netns, flavor=None):
+    def attach(self, instance, vif, netns, flavor=None,
+               resolv_conf_path=None):
         """Hot-plug one more VIF into a running container.
 
         It gets the first free ``ethN`` name; it gets a default route only
-        for an IP version the container has none of yet.
+        for an IP version the container has none of yet. With
+        ``resolv_conf_path``, resolv.conf gets the DNS servers of the
+        ports the container has then: those in Nova's cache of the
+        instance's ports and ``vif``. On an error the port is removed
+        again.
         :returns: its interface name in the container.
         """
         port = spec.add_default_routes([spec.port_spec(vif)])[0]
         shaping = spec.bandwidth(_flavor(instance, flavor))
+        content = self._resolv_conf_after(instance, vif, True,
+                                          resolv_conf_path)
         try:
-            return self._plug_port(instance, vif, port, netns, shaping)
+            ifname = self._plug_port(instance, vif, port, netns, shaping)
+            if resolv_conf_path:
+                write_resolv_conf(resolv_conf_path, content)
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._unplug_quietly(instance, [vif])
+        return ifname
+
+    @staticmethod
+    def _resolv_conf_after(instance, vif, attached, resolv_conf_path):
+        if not resolv_conf_path:
+            return None
+        return spec.resolv_conf(_ports_after(instance, vif, attached))
 
     def _plug_port(self, instance, vif, port, netns, shaping):
         backend = self.backends[vif['type']]
@@ -116,20 +161,18 @@ class ContainerNetwork:
         try:
             made = plumbing.create_port(netns, port)
             port['ifname'] = made['ifname']
-            backend.plug(instance, vif, port)
+            backend.plug(instance, vif, devname)
             # Always: a kept port, or the ifb of a port whose container
             # died, may carry the shaping of an older flavor.
-            plumbing.set_shaping(devname, spec.ifb_name(vif),
-                                 shaping['inbound'], shaping['outbound'])
+            shaping_mod.set_shaping(devname, spec.ifb_name(vif),
+                                    shaping['inbound'], shaping['outbound'])
             # The instance's side comes up last, wired and shaped.
             plumbing.activate_port(netns, port)
         except nova_exception.NovaException:
             raise
-        except FileNotFoundError as e:
-            if 'namespace' in str(e):
-                raise exception.NamespaceNotFound(
-                    netns=netns, instance=instance.uuid) from e
-            raise self._failed(instance, vif, devname, e) from e
+        except netns_mod.NamespaceGoneError as e:
+            raise exception.NamespaceNotFound(
+                netns=netns, instance=instance.uuid) from e
         except Exception as e:
             raise self._failed(instance, vif, devname, e) from e
         LOG.info('Plugged port %(port)s: %(dev)s <-> %(ifname)s '
@@ -174,9 +217,27 @@ class ContainerNetwork:
             raise exception.UnplugFailed(instance=instance.uuid,
                                          reason='; '.join(errors))
 
-    def detach(self, instance, vif):
-        """Hot-unplug one VIF from a container (running or not)."""
+    def detach(self, instance, vif, resolv_conf_path=None):
+        """Hot-unplug one VIF from a container (running or not).
+
+        With ``resolv_conf_path``, resolv.conf then gets the DNS servers
+        of the ports the container keeps: those in Nova's cache of the
+        instance's ports but ``vif``.
+        """
+        content = self._resolv_conf_after(instance, vif, False,
+                                          resolv_conf_path)
         self.unplug(instance, [vif])
+        if resolv_conf_path:
+            write_resolv_conf(resolv_conf_path, content)
+
+    # Counters
+
+    @staticmethod
+    def port_counters(instance):
+        """Traffic counters of the instance's plugged ports, as it sees
+        them: ``[(host device, {counter: value})]`` (see
+        :func:`nova_pydock.network.counters.port_counters`)."""
+        return counters.port_counters(cached_network_info(instance))
 
     def _unplug_port(self, instance, vif):
         try:

@@ -1,174 +1,42 @@
-"""Privileged netlink work: veth pairs, namespaces, bridges, tc.
+"""Privileged netlink work: veth pairs, addresses, routes, bridges.
 
-Every public function here is an entrypoint of
-:data:`nova_pydock.network.privsep.net_admin_pctxt` and so runs in the
+Every public function here but :func:`set_tx_checksum` is an entrypoint
+of :data:`nova_pydock.network.privsep.net_admin_pctxt` and so runs in the
 privsep daemon. They take and return plain data only (strings, numbers,
 lists, dicts), check what they are given, and raise :class:`OSError` or
-:class:`ValueError` with a message that names the device; the unprivileged
-caller turns those into Nova exceptions. Nothing here knows about Nova.
-
-A container's namespace is given as a path: the engine's bind mount of it
-(``inspect['NetworkSettings']['SandboxKey']``) or ``/proc/<pid>/ns/net``;
-an integer is taken as a PID. The calling thread enters the namespace only
-long enough to open a netlink socket (and to write a sysctl or make an
-ethtool call), then returns to its own namespace: the socket keeps working
-in the container's.
+:class:`ValueError` with a message that names the device (a namespace
+that is gone: :class:`nova_pydock.network.netns.NamespaceGoneError`); the
+unprivileged caller turns those into Nova exceptions. Nothing here knows
+about Nova. How a container's namespace is named and entered:
+:mod:`nova_pydock.network.netns`; tc shaping:
+:mod:`nova_pydock.network.shaping`.
 """
 import contextlib
 import ctypes
 import errno
 import fcntl
-import functools
 import ipaddress
 import os
 import re
 import socket
 import stat
 import struct
-import sys
 
 from oslo_log import log as logging
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from nova_pydock.network import netlink
+from nova_pydock.network import netns as netns_mod
 from nova_pydock.network import privsep
 
 LOG = logging.getLogger(__name__)
 
-CLONE_NEWNET = 0x40000000
-NS_GET_NSTYPE = 0xB703
 SIOCETHTOOL = 0x8946
 ETHTOOL_STXCSUM = 0x17
 IFA_F_NODAD = 0x02
-ETH_P_ALL = 0x0003
-TC_H_INGRESS = 0xFFFF0000
-HTB_ROOT = 0x10000
-HTB_CLASS = 0x10001
 RESOLV_CONF_MAX = 64 * 1024
 HOST_RESOLV_CONF = '/etc/resolv.conf'
-_IFNAME_RE = re.compile(r'^[A-Za-z0-9_.:-]{1,15}$')
-
-_LIBC = ctypes.CDLL(None, use_errno=True)
-
-
-def _monkey_patched():
-    if 'eventlet' not in sys.modules:
-        return False
-    from eventlet import patcher  # noqa: PLC0415 (only when loaded)
-    return patcher.is_monkey_patched('thread')
-
-
-@functools.cache
-def _green_lock():
-    from eventlet import semaphore  # noqa: PLC0415 (only when patched)
-    return semaphore.Semaphore()
-
-
-def _one_green_thread_at_a_time(func):
-    """Serialise calls made from eventlet green threads.
-
-    In production these functions run in the privsep daemon's native
-    threads. Run in-process in an eventlet-patched nova-compute (tests),
-    green threads share one OS thread, its network namespace and its
-    asyncio state, which pyroute2 uses: one call at a time then.
-    """
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        if not _monkey_patched():
-            return func(*args, **kwargs)
-        with _green_lock():
-            return func(*args, **kwargs)
-    return wrapper
-
-
-def _setns(fd):
-    if _LIBC.setns(fd, CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, 'setns: %s' % os.strerror(err))
-
-
-def _check_ifname(name):
-    if not isinstance(name, str) or not _IFNAME_RE.match(name) or \
-            name in ('.', '..'):
-        raise ValueError('invalid interface name %r' % (name,))
-    return name
-
-
-def _netns_path(netns):
-    if isinstance(netns, int) and not isinstance(netns, bool):
-        if netns <= 0:
-            raise ValueError('invalid PID %r' % netns)
-        return '/proc/%d/ns/net' % netns
-    if isinstance(netns, str) and os.path.isabs(netns):
-        return netns
-    raise ValueError('a network namespace is a PID or an absolute path, '
-                     'not %r' % (netns,))
-
-
-def _gone(path, why=''):
-    return FileNotFoundError(
-        errno.ENOENT, 'network namespace %s does not exist%s' % (path, why))
-
-
-def _os_call(path, call, *args):
-    try:
-        return call(path, *args)
-    except FileNotFoundError:
-        raise _gone(path) from None
-    except OSError as e:
-        raise OSError(e.errno, 'cannot open network namespace %s: %s'
-                      % (path, e.strerror)) from None
-
-
-def _open_netns(netns):
-    """An fd of the network namespace ``netns``; nothing else is opened.
-
-    Only a namespace file (nsfs) is opened at all, so no path handed to
-    the daemon can make it open a device, a FIFO or a file of the host.
-    """
-    path = _netns_path(netns)
-    info = _os_call(path, os.stat)
-    if info.st_dev != os.stat('/proc/self/ns/net').st_dev or \
-            not stat.S_ISREG(info.st_mode):
-        # Also what an engine's bind mount point is once the container
-        # has stopped: a plain empty file.
-        raise _gone(path, ' (not a namespace file)')
-    fd = _os_call(path, os.open, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-    try:
-        nstype = fcntl.ioctl(fd, NS_GET_NSTYPE)
-    except OSError:
-        nstype = None
-    if nstype != CLONE_NEWNET:
-        os.close(fd)
-        raise _gone(path, ' (not a network namespace)')
-    return fd
-
-
-@contextlib.contextmanager
-def _entered(ns_fd):
-    """Run the block with this thread in the namespace ``ns_fd``."""
-    own = os.open('/proc/thread-self/ns/net', os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        _setns(ns_fd)
-        try:
-            yield
-        finally:
-            # A thread that cannot go home must not serve another call.
-            try:
-                _setns(own)
-            except OSError:
-                LOG.critical('Cannot return to the own network namespace')
-                os.abort()
-    finally:
-        os.close(own)
-
-
-def _ns_iproute(ns_fd):
-    """An IPRoute whose netlink socket lives in the namespace ``ns_fd``."""
-    with _entered(ns_fd):
-        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM,
-                             socket.NETLINK_ROUTE)
-    return IPRoute(use_socket=sock, groups=0)
 
 
 def set_tx_checksum(ifname, enabled):
@@ -190,19 +58,6 @@ def _write_sysctl(name, value):
     with open(path, 'w') as f:
         f.write(str(value))
     return True
-
-
-def _nl(what, call, *args, **kwargs):
-    """Run one netlink request; errors become OSError naming ``what``."""
-    try:
-        return call(*args, **kwargs)
-    except NetlinkError as e:
-        raise OSError(e.code, '%s: %s' % (what, os.strerror(e.code))) from None
-
-
-def _index(ipr, name):
-    found = ipr.link_lookup(ifname=name)
-    return found[0] if found else None
 
 
 def _links(ipr):
@@ -237,9 +92,9 @@ def _host_mac(mac):
 
 
 def _check_port(port):
-    _check_ifname(port['devname'])
+    netlink.check_ifname(port['devname'])
     if port.get('ifname') is not None:
-        _check_ifname(port['ifname'])
+        netlink.check_ifname(port['ifname'])
     mac = port['mac']
     if not re.match(r'^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$', mac or ''):
         raise ValueError('invalid MAC %r' % (mac,))
@@ -255,12 +110,12 @@ def _check_port(port):
 
 def _configure_peer(ipr_ns, ns_fd, port, ifname):
     """The container end: settings, addresses, up (no routes yet)."""
-    index = _index(ipr_ns, ifname)
+    index = netlink.index_of(ipr_ns, ifname)
     if index is None:
         raise OSError(errno.ENODEV, '%s did not arrive in the namespace'
                       % ifname)
     addresses = [ipaddress.ip_interface(a) for a in port.get('addresses', ())]
-    with _entered(ns_fd):
+    with netns_mod.entered(ns_fd):
         if any(a.version == 6 for a in addresses):
             # Engines disable IPv6 in a namespace they give no IPv6
             # network.
@@ -276,12 +131,13 @@ def _configure_peer(ipr_ns, ns_fd, port, ifname):
     for addr in addresses:
         # Neutron's IPAM already made the address unique: no DAD, so it is
         # usable as soon as the instance is reported ACTIVE.
-        _nl('address %s on %s' % (addr, ifname), ipr_ns.addr, 'add',
-            index=index, address=str(addr.ip), prefixlen=addr.network.
-            prefixlen, flags=IFA_F_NODAD)
+        netlink.request('address %s on %s' % (addr, ifname), ipr_ns.addr,
+                        'add', index=index, address=str(addr.ip),
+                        prefixlen=addr.network.prefixlen, flags=IFA_F_NODAD)
     # Up now, so the pair has carrier by the time the host end joins its
     # bridge, which then forwards at once; routes come in activate_port.
-    _nl('%s up' % ifname, ipr_ns.link, 'set', index=index, state='up')
+    netlink.request('%s up' % ifname, ipr_ns.link, 'set', index=index,
+                    state='up')
 
 
 def _add_routes(ipr_ns, index, port, ifname):
@@ -308,8 +164,7 @@ def _add_routes(ipr_ns, index, port, ifname):
                 LOG.debug('Route %s via %s exists already', dst, gateway)
 
 
-@privsep.net_admin_pctxt.entrypoint
-@_one_green_thread_at_a_time
+@privsep.entrypoint
 def create_port(netns, port):
     """Give a container one port: a veth pair, configured.
 
@@ -334,10 +189,10 @@ def create_port(netns, port):
     devname = port['devname']
     mac = port['mac']
     mtu = port.get('mtu')
-    ns_fd = _open_netns(netns)
+    ns_fd = netns_mod.open_fd(netns)
     try:
-        with IPRoute(groups=0) as ipr, _ns_iproute(ns_fd) as ipr_ns:
-            existing = _index(ipr, devname)
+        with IPRoute(groups=0) as ipr, netns_mod.iproute_in(ns_fd) as ipr_ns:
+            existing = netlink.index_of(ipr, devname)
             if existing is not None:
                 peer = _peer_in_ns(ipr_ns, existing, mac)
                 if peer is not None:
@@ -346,10 +201,10 @@ def create_port(netns, port):
                     return {'ifname': peer, 'created': False}
                 LOG.warning('Removing stale device %s: it does not lead into '
                             '%s', devname, netns)
-                _nl('delete stale %s' % devname, ipr.link, 'del',
-                    index=existing)
+                netlink.request('delete stale %s' % devname, ipr.link,
+                                'del', index=existing)
             ifname = port.get('ifname') or _free_ethname(ipr_ns)
-            if _index(ipr_ns, ifname) is not None:
+            if netlink.index_of(ipr_ns, ifname) is not None:
                 raise OSError(errno.EEXIST, 'the namespace already has an '
                               'interface %s' % ifname)
             peer = {'ifname': ifname, 'address': mac, 'net_ns_fd': ns_fd}
@@ -357,12 +212,14 @@ def create_port(netns, port):
                     'address': _host_mac(mac), 'peer': peer}
             if mtu:
                 peer['mtu'] = host['mtu'] = int(mtu)
-            _nl('create veth %s' % devname, ipr.link, 'add', **host)
+            netlink.request('create veth %s' % devname, ipr.link, 'add',
+                            **host)
             try:
                 _write_sysctl('net/ipv6/conf/%s/disable_ipv6' % devname, 1)
                 _configure_peer(ipr_ns, ns_fd, port, ifname)
-                _nl('%s up' % devname, ipr.link, 'set',
-                    index=_index(ipr, devname), state='up')
+                netlink.request('%s up' % devname, ipr.link, 'set',
+                                index=netlink.index_of(ipr, devname),
+                                state='up')
             except Exception:
                 with contextlib.suppress(NetlinkError, OSError):
                     ipr.link('del', ifname=devname)
@@ -374,8 +231,7 @@ def create_port(netns, port):
         os.close(ns_fd)
 
 
-@privsep.net_admin_pctxt.entrypoint
-@_one_green_thread_at_a_time
+@privsep.entrypoint
 def activate_port(netns, port):
     """Finish a port whose host end is wired: routes, announcement.
 
@@ -384,43 +240,42 @@ def activate_port(netns, port):
     addresses are announced to its network.
     """
     _check_port(port)
-    ifname = _check_ifname(port['ifname'])
-    ns_fd = _open_netns(netns)
+    ifname = netlink.check_ifname(port['ifname'])
+    ns_fd = netns_mod.open_fd(netns)
     try:
-        with _ns_iproute(ns_fd) as ipr_ns:
-            index = _index(ipr_ns, ifname)
+        with netns_mod.iproute_in(ns_fd) as ipr_ns:
+            index = netlink.index_of(ipr_ns, ifname)
             if index is None:
                 raise OSError(errno.ENODEV, 'no interface %s in %s'
                               % (ifname, netns))
-            _nl('%s up' % ifname, ipr_ns.link, 'set', index=index,
-                state='up')
+            netlink.request('%s up' % ifname, ipr_ns.link, 'set',
+                            index=index, state='up')
             _add_routes(ipr_ns, index, port, ifname)
             # Setting the MAC again makes the kernel announce the port's
             # addresses (gratuitous ARP, unsolicited neighbour
             # advertisement), now that the host end is wired: neighbours
             # forget the MAC an earlier owner of an address had.
-            _nl('%s announce' % ifname, ipr_ns.link, 'set', index=index,
-                address=port['mac'])
+            netlink.request('%s announce' % ifname, ipr_ns.link, 'set',
+                            index=index, address=port['mac'])
             LOG.debug('%s in %s is up, routes %s', ifname, netns,
                       port.get('routes'))
     finally:
         os.close(ns_fd)
 
 
-@privsep.net_admin_pctxt.entrypoint
-@_one_green_thread_at_a_time
+@privsep.entrypoint
 def delete_port(devname, ifb_name=None):
     """Remove a port's host devices; the container end goes with the pair.
 
     Idempotent. :returns: the names of the devices that were removed.
     """
-    names = [_check_ifname(devname)]
+    names = [netlink.check_ifname(devname)]
     if ifb_name:
-        names.append(_check_ifname(ifb_name))
+        names.append(netlink.check_ifname(ifb_name))
     removed = []
     with IPRoute(groups=0) as ipr:
         for name in names:
-            index = _index(ipr, name)
+            index = netlink.index_of(ipr, name)
             if index is None:
                 continue
             try:
@@ -434,18 +289,17 @@ def delete_port(devname, ifb_name=None):
     return removed
 
 
-@privsep.net_admin_pctxt.entrypoint
-@_one_green_thread_at_a_time
+@privsep.entrypoint
 def ensure_bridge(bridge, mtu=None):
     """Make sure linux bridge ``bridge`` exists and is up.
 
     :returns: True when it had to be created. An existing device of
         another kind is an error, never replaced.
     """
-    _check_ifname(bridge)
+    netlink.check_ifname(bridge)
     with IPRoute(groups=0) as ipr:
         created = False
-        index = _index(ipr, bridge)
+        index = netlink.index_of(ipr, bridge)
         if index is None:
             kwargs = {'ifname': bridge, 'kind': 'bridge'}
             if mtu:
@@ -457,96 +311,33 @@ def ensure_bridge(bridge, mtu=None):
                 if e.code != errno.EEXIST:
                     raise OSError(e.code, 'create bridge %s: %s'
                                   % (bridge, os.strerror(e.code))) from None
-            index = _index(ipr, bridge)
+            index = netlink.index_of(ipr, bridge)
             _write_sysctl('net/ipv6/conf/%s/disable_ipv6' % bridge, 1)
         link = ipr.get_links(index)[0]
         kind = link.get(('linkinfo', 'kind'))
         if kind != 'bridge':
             raise OSError(errno.EINVAL, '%s is a %s device, not a linux '
                           'bridge' % (bridge, kind or 'plain'))
-        _nl('%s up' % bridge, ipr.link, 'set', index=index, state='up')
+        netlink.request('%s up' % bridge, ipr.link, 'set', index=index,
+                        state='up')
         return created
 
 
-@privsep.net_admin_pctxt.entrypoint
-@_one_green_thread_at_a_time
+@privsep.entrypoint
 def set_master(devname, bridge):
     """Make ``devname`` a port of linux bridge ``bridge``."""
     with IPRoute(groups=0) as ipr:
-        index = _index(ipr, _check_ifname(devname))
-        master = _index(ipr, _check_ifname(bridge))
+        index = netlink.index_of(ipr, netlink.check_ifname(devname))
+        master = netlink.index_of(ipr, netlink.check_ifname(bridge))
         if index is None:
             raise OSError(errno.ENODEV, 'no device %s' % devname)
         if master is None:
             raise OSError(errno.ENODEV, 'no bridge %s' % bridge)
-        _nl('attach %s to %s' % (devname, bridge), ipr.link, 'set',
-            index=index, master=master)
+        netlink.request('attach %s to %s' % (devname, bridge), ipr.link,
+                        'set', index=index, master=master)
 
 
-def _htb(ipr, index, parent, limit, what):
-    rate = int(limit['average']) * 1000
-    kwargs = {'rate': rate, 'ceil': int(limit.get('peak') or 0) * 1000
-              or rate}
-    if limit.get('burst'):
-        kwargs['burst'] = int(limit['burst']) * 1024
-    _nl('%s: htb qdisc' % what, ipr.tc, 'add', 'htb', index, parent,
-        default=HTB_CLASS & 0xFFFF)
-    _nl('%s: htb class' % what, ipr.tc, 'add-class', 'htb', index,
-        HTB_CLASS, parent=parent, **kwargs)
-
-
-def _clear_shaping(ipr, index):
-    for kind, handle in (('htb', HTB_ROOT), ('ingress', TC_H_INGRESS)):
-        try:
-            ipr.tc('del', kind, index, handle)
-        except NetlinkError as e:
-            if e.code not in (errno.ENOENT, errno.EINVAL):
-                raise OSError(e.code, 'remove %s qdisc: %s'
-                              % (kind, os.strerror(e.code))) from None
-
-
-@privsep.net_admin_pctxt.entrypoint
-@_one_green_thread_at_a_time
-def set_shaping(devname, ifb_name, inbound=None, outbound=None):
-    """Traffic shaping on a port's host end, as libvirt's ``<bandwidth>``.
-
-    ``inbound`` (traffic into the instance) shapes the egress of the host
-    end with an htb class; ``outbound`` (traffic from the instance) is
-    redirected at the ingress of the host end to an ifb device
-    ``ifb_name`` that shapes it the same way (no ``act_police`` needed).
-    Limits are dicts with ``average``, ``peak`` (kilobytes per second, as
-    tc's ``kbps``) and ``burst`` (kilobytes). Earlier shaping of the port
-    is replaced; None for both removes it all.
-    """
-    _check_ifname(devname)
-    _check_ifname(ifb_name)
-    with IPRoute(groups=0) as ipr:
-        index = _index(ipr, devname)
-        if index is None:
-            raise OSError(errno.ENODEV, 'no device %s' % devname)
-        _clear_shaping(ipr, index)
-        ifb = _index(ipr, ifb_name)
-        if ifb is not None:
-            _nl('delete %s' % ifb_name, ipr.link, 'del', index=ifb)
-        if inbound:
-            _htb(ipr, index, HTB_ROOT, inbound, '%s inbound' % devname)
-        if outbound:
-            _nl('create %s' % ifb_name, ipr.link, 'add', ifname=ifb_name,
-                kind='ifb')
-            ifb = _index(ipr, ifb_name)
-            _nl('%s up' % ifb_name, ipr.link, 'set', index=ifb, state='up')
-            _htb(ipr, ifb, HTB_ROOT, outbound, '%s outbound' % ifb_name)
-            _nl('%s: ingress qdisc' % devname, ipr.tc, 'add', 'ingress',
-                index, TC_H_INGRESS)
-            _nl('%s: redirect to %s' % (devname, ifb_name), ipr.tc,
-                'add-filter', 'u32', index, parent=TC_H_INGRESS, prio=1,
-                protocol=ETH_P_ALL, keys=['0x0/0x0+0'], target=HTB_CLASS,
-                action={'kind': 'mirred', 'direction': 'egress',
-                        'action': 'redirect', 'ifindex': ifb})
-
-
-@privsep.net_admin_pctxt.entrypoint
-@_one_green_thread_at_a_time
+@privsep.entrypoint
 def write_resolv_conf(path, content):
     """Replace the content of an existing ``resolv.conf`` file.
 

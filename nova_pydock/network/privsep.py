@@ -1,7 +1,9 @@
 r"""The privilege-separation context of nova-pydock's network plumbing.
 
-Only :mod:`nova_pydock.network.plumbing` runs in it. The daemon keeps two
-capabilities and nothing else:
+Only the functions decorated with :func:`entrypoint` run in it (in
+:mod:`~nova_pydock.network.plumbing` and
+:mod:`~nova_pydock.network.shaping`). The daemon keeps two capabilities
+and nothing else:
 
 * ``CAP_NET_ADMIN``: veth pairs, addresses, routes, bridge ports, tc;
 * ``CAP_SYS_ADMIN``: ``setns(2)`` into a container's network namespace.
@@ -29,6 +31,9 @@ and allows it with a filter like Nova's own for ``sys_admin_pctxt``::
 
 (one line in the filter file).
 """
+import functools
+import sys
+
 from oslo_privsep import capabilities
 from oslo_privsep import priv_context
 
@@ -40,3 +45,41 @@ net_admin_pctxt = priv_context.PrivContext(
                   capabilities.CAP_SYS_ADMIN],
     logger_name='nova_pydock.network.privileged',
 )
+
+
+def _monkey_patched():
+    if 'eventlet' not in sys.modules:
+        return False
+    from eventlet import patcher  # noqa: PLC0415 (only when loaded)
+    return patcher.is_monkey_patched('thread')
+
+
+@functools.cache
+def _green_lock():
+    from eventlet import semaphore  # noqa: PLC0415 (only when patched)
+    return semaphore.Semaphore()
+
+
+def _one_green_thread_at_a_time(func):
+    """Serialise calls made from eventlet green threads.
+
+    In production these functions run in the privsep daemon's native
+    threads. Run in-process in an eventlet-patched nova-compute (tests),
+    green threads share one OS thread, its network namespace and its
+    asyncio state, which pyroute2 uses: one call at a time then.
+    """
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if not _monkey_patched():
+            return func(*args, **kwargs)
+        with _green_lock():
+            return func(*args, **kwargs)
+    return wrapper
+
+
+def entrypoint(func):
+    """Make ``func`` a function of :data:`net_admin_pctxt`.
+
+    It takes and returns plain data only: it runs in the daemon.
+    """
+    return net_admin_pctxt.entrypoint(_one_green_thread_at_a_time(func))

@@ -67,20 +67,21 @@ def check_vif(vif):
     devname(vif)
 
 
-def _mtu(vif):
-    mtu = vif['network'].get_meta('mtu')
-    if mtu is None:
+def mtu(vif):
+    """The network's MTU for the port, or None for the kernel's."""
+    value = vif['network'].get_meta('mtu')
+    if value is None:
         return None
     try:
-        mtu = int(mtu)
+        value = int(value)
     except (TypeError, ValueError):
-        mtu = -1
-    if not 68 <= mtu <= 65535:
+        value = -1
+    if not 68 <= value <= 65535:
         raise exception.InvalidVIF(
             port_id=_port_id(vif),
             reason='network MTU %r is out of range' % vif['network']
             .get_meta('mtu'))
-    return mtu
+    return value
 
 
 def _address(ip):
@@ -142,7 +143,7 @@ def port_spec(vif, ifname=None):
         'devname': devname(vif),
         'ifname': ifname,
         'mac': vif['address'].lower(),
-        'mtu': _mtu(vif),
+        'mtu': mtu(vif),
         'tx_checksum': not _userspace_datapath(vif),
         'addresses': addresses,
         'routes': routes,

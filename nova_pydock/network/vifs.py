@@ -15,9 +15,11 @@ One small backend per VIF type, chosen by :data:`BACKENDS`:
   make the host end one of its ports. The bridge is shared and never
   removed here.
 
-A backend's ``plug`` runs after the veth pair exists; ``unplug`` before
-it is removed. Both are idempotent.
+Every backend is a :class:`VIFBackend`: one VIF type, ``plug`` and
+``unplug`` with the same arguments. ``plug`` runs after the veth pair
+exists; ``unplug`` before it is removed. Both are idempotent.
 """
+import abc
 import threading
 
 from nova.network import model
@@ -27,21 +29,42 @@ from os_vif import objects as osv_objects
 from oslo_log import log as logging
 
 from nova_pydock.network import plumbing
+from nova_pydock.network import spec
 
 LOG = logging.getLogger(__name__)
 
 
-class LinuxBridgeBackend:
+class VIFBackend(abc.ABC):
+    """Attaches a port's host end to the network of one VIF type.
+
+    The arguments of both calls: the Nova instance, the port's Nova VIF
+    (checked by :func:`nova_pydock.network.spec.check_vif`) and
+    ``devname``, the name of the host end of the port's veth pair.
+    """
+
+    #: The Nova VIF type (``nova.network.model.VIF_TYPE_*``) served.
+    vif_type = None
+
+    @abc.abstractmethod
+    def plug(self, instance, vif, devname):
+        """Attach ``devname``, which exists and leads into the container."""
+
+    @abc.abstractmethod
+    def unplug(self, instance, vif, devname):
+        """Undo :meth:`plug` before ``devname`` is removed; idempotent."""
+
+
+class LinuxBridgeBackend(VIFBackend):
     vif_type = model.VIF_TYPE_BRIDGE
 
-    def plug(self, instance, vif, port):
+    def plug(self, instance, vif, devname):
         bridge = vif['network']['bridge']
-        if plumbing.ensure_bridge(bridge, port.get('mtu')):
+        if plumbing.ensure_bridge(bridge, spec.mtu(vif)):
             LOG.info('Created linux bridge %s for port %s', bridge,
                      vif['id'], instance=instance)
-        plumbing.set_master(port['devname'], bridge)
-        LOG.debug('%s is a port of linux bridge %s', port['devname'],
-                  bridge, instance=instance)
+        plumbing.set_master(devname, bridge)
+        LOG.debug('%s is a port of linux bridge %s', devname, bridge,
+                  instance=instance)
 
     def unplug(self, instance, vif, devname):
         # Removing the veth pair takes it off the bridge; nothing else
@@ -49,7 +72,7 @@ class LinuxBridgeBackend:
         pass
 
 
-class OvsBackend:
+class OvsBackend(VIFBackend):
     vif_type = model.VIF_TYPE_OVS
     _init_lock = threading.Lock()
     _initialized = False
@@ -77,16 +100,16 @@ class OvsBackend:
                             % (type(osv_vif).__name__, vif['id']))
         return osv_vif, os_vif_util.nova_to_osvif_instance(instance)
 
-    def plug(self, instance, vif, port):
+    def plug(self, instance, vif, devname):
         self._initialize()
         osv_vif, info = self.to_osvif(instance, vif)
         os_vif.plug(osv_vif, info)
         if isinstance(osv_vif, osv_objects.vif.VIFBridge):
-            plumbing.set_master(port['devname'], osv_vif.bridge_name)
-            LOG.debug('%s is a port of hybrid bridge %s', port['devname'],
+            plumbing.set_master(devname, osv_vif.bridge_name)
+            LOG.debug('%s is a port of hybrid bridge %s', devname,
                       osv_vif.bridge_name, instance=instance)
         else:
-            LOG.debug('%s is an OVS port of %s', port['devname'],
+            LOG.debug('%s is an OVS port of %s', devname,
                       osv_vif.bridge_name, instance=instance)
 
     def unplug(self, instance, vif, devname):

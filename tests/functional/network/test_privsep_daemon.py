@@ -13,6 +13,7 @@ import sys
 from oslo_config import cfg
 
 from nova_pydock.network import exception
+from nova_pydock.network import netns as net_netns
 from nova_pydock.network import privsep
 from tests.functional.network import base
 
@@ -80,4 +81,17 @@ class TestPrivsepDaemon(base.NetworkTestCase):
         error = self.assertRaises(exception.PlugFailed, self.network.plug,
                                   instance, [vif], pid)
         self.assertIn('Permission denied', str(error))
+        self.assertNotIn(vif['devname'], base.host_links())
+
+    def test_stopped_container_namespace_is_gone(self):
+        """The daemon's NamespaceGoneError comes back as itself, so the
+        facade reports the namespace gone without reading a message."""
+        container = self.start_container()
+        instance = self.make_instance()
+        vif = self.make_vif(self.bridge, '198.18.230.12', '198.18.230.0/24')
+        netns = self.netns(container)
+        self.api.stop(container, timeout=1)
+        error = self.assertRaises(exception.NamespaceNotFound,
+                                  self.network.plug, instance, [vif], netns)
+        self.assertIsInstance(error.__cause__, net_netns.NamespaceGoneError)
         self.assertNotIn(vif['devname'], base.host_links())

@@ -26,9 +26,10 @@ def vif(port_id=PORT_A, subnets=(), bridge='brq-test', vif_type='bridge',
                      **kwargs)
 
 
-def v4_vif(port_id=PORT_A, host=10, gateway='198.18.0.1', **kwargs):
+def v4_vif(port_id=PORT_A, host=10, gateway='198.18.0.1', dns=(),
+           **kwargs):
     return vif(port_id, [subnet('198.18.0.0/24', ['198.18.0.%d' % host],
-                                gateway=gateway)], **kwargs)
+                                gateway=gateway, dns=dns)], **kwargs)
 
 
 class Flavor:

@@ -4,16 +4,24 @@ The privileged plumbing and the host-side backends are replaced by
 recording fakes; the real ones are proven by the functional tests.
 """
 import errno
+import types
 from unittest import mock
 
 from nova import exception as nova_exception
+from nova.network import model
 import testtools
 
 from nova_pydock.network import api
 from nova_pydock.network import exception
+from nova_pydock.network import netns
 from tests.unit.network import fakes
 
 NETNS = '/var/run/docker/netns/abc'
+
+
+def _nameservers(resolv_conf):
+    return [line.split()[1] for line in resolv_conf.splitlines()
+            if line.startswith('nameserver ')]
 
 
 class FakeBackend:
@@ -46,6 +54,9 @@ class TestContainerNetwork(testtools.TestCase):
         patcher = mock.patch.object(api, 'plumbing', autospec=True)
         plumbing = patcher.start()
         self.addCleanup(patcher.stop)
+        patcher = mock.patch.object(api, 'shaping_mod', autospec=True)
+        shaping = patcher.start()
+        self.addCleanup(patcher.stop)
         calls = self.calls
 
         def create_port(netns, port):
@@ -53,7 +64,7 @@ class TestContainerNetwork(testtools.TestCase):
             return {'ifname': port['ifname'] or 'eth7', 'created': True}
 
         plumbing.create_port.side_effect = create_port
-        plumbing.set_shaping.side_effect = (
+        shaping.set_shaping.side_effect = (
             lambda dev, ifb, i, o: calls.append(('set_shaping', dev, i, o)))
         plumbing.activate_port.side_effect = (
             lambda netns, port: calls.append(('activate_port',
@@ -113,7 +124,7 @@ class TestContainerNetwork(testtools.TestCase):
         self.assertEqual([], self.calls)
 
     def test_namespace_gone(self):
-        self.plumbing.create_port.side_effect = FileNotFoundError(
+        self.plumbing.create_port.side_effect = netns.NamespaceGoneError(
             errno.ENOENT, 'network namespace %s does not exist' % NETNS)
         error = self.assertRaises(exception.NamespaceNotFound,
                                   self.network.plug, self.instance,
@@ -133,6 +144,68 @@ class TestContainerNetwork(testtools.TestCase):
             self.instance, fakes.v4_vif(), NETNS))
         self.assertEqual(('create_port', 'tap11111111-aa', None),
                          self.calls[0])
+
+    def test_other_missing_file_is_no_gone_namespace(self):
+        """Only the typed error means the namespace is gone, whatever a
+        message says."""
+        self.plumbing.create_port.side_effect = FileNotFoundError(
+            errno.ENOENT, 'no such file, not even a namespace')
+        error = self.assertRaises(exception.PlugFailed, self.network.plug,
+                                  self.instance, [fakes.v4_vif()], NETNS)
+        self.assertNotIsInstance(error, exception.NamespaceNotFound)
+
+    def with_cached_ports(self, *vifs):
+        self.instance.info_cache = types.SimpleNamespace(
+            network_info=model.NetworkInfo(vifs))
+
+    def written_resolv_conf(self):
+        contents = [call.args[1] for call in
+                    self.plumbing.write_resolv_conf.call_args_list]
+        self.assertEqual(1, len(contents))
+        return contents[0]
+
+    def test_attach_writes_dns_of_all_ports(self):
+        first = fakes.v4_vif(dns=['198.18.0.53'])
+        extra = fakes.v4_vif(fakes.PORT_B, host=11, mac='fa:16:3e:00:00:02',
+                             dns=['198.18.0.54'])
+        for cached in ([first], [first, extra]):
+            self.calls.clear()
+            self.plumbing.write_resolv_conf.reset_mock()
+            self.with_cached_ports(*cached)
+            self.network.attach(self.instance, extra, NETNS,
+                                resolv_conf_path='/x/resolv.conf')
+            self.assertEqual(('resolv', '/x/resolv.conf'), self.calls[-1])
+            self.assertEqual(['198.18.0.53', '198.18.0.54'],
+                             _nameservers(self.written_resolv_conf()))
+
+    def test_attach_without_resolv_conf_path_writes_none(self):
+        self.network.attach(self.instance, fakes.v4_vif(), NETNS)
+        self.plumbing.write_resolv_conf.assert_not_called()
+
+    def test_attach_resolv_conf_failure_removes_the_port(self):
+        self.plumbing.write_resolv_conf.side_effect = ValueError('nope')
+        self.assertRaises(nova_exception.NovaException, self.network.attach,
+                          self.instance, fakes.v4_vif(), NETNS,
+                          resolv_conf_path='/x/resolv.conf')
+        self.assertEqual(('delete_port', 'tap11111111-aa', 'ifb11111111-aa'),
+                         self.calls[-1])
+
+    def test_detach_writes_dns_of_the_ports_left(self):
+        first = fakes.v4_vif(dns=['198.18.0.53'])
+        extra = fakes.v4_vif(fakes.PORT_B, host=11, mac='fa:16:3e:00:00:02',
+                             dns=['198.18.0.54'])
+        for cached in ([first, extra], [first]):
+            self.calls.clear()
+            self.plumbing.write_resolv_conf.reset_mock()
+            self.with_cached_ports(*cached)
+            self.network.detach(self.instance, extra,
+                                resolv_conf_path='/x/resolv.conf')
+            self.assertEqual([('backend.unplug', fakes.PORT_B),
+                              ('delete_port', 'tap22222222-bb',
+                               'ifb22222222-bb'),
+                              ('resolv', '/x/resolv.conf')], self.calls)
+            self.assertEqual(['198.18.0.53'],
+                             _nameservers(self.written_resolv_conf()))
 
     def test_attach_failure_cleans_up(self):
         self.backend.fail_on = fakes.PORT_A
@@ -182,5 +255,19 @@ class TestHelpers(testtools.TestCase):
         self.assertIn('/x/resolv.conf', str(error))
 
     def test_reexports(self):
-        self.assertIs(api.spec.resolv_conf, api.resolv_conf)
         self.assertIs(api.spec.vif_plugged_events, api.vif_plugged_events)
+
+
+class TestPortCounters(testtools.TestCase):
+
+    def test_counters_of_the_cached_ports(self):
+        instance = fakes.Instance()
+        network = api.ContainerNetwork()
+        with mock.patch.object(api.counters, 'port_counters',
+                               return_value=[('tap', {})]) as read:
+            self.assertEqual([('tap', {})], network.port_counters(instance))
+            read.assert_called_once_with([])
+            ports = model.NetworkInfo([fakes.v4_vif()])
+            instance.info_cache = types.SimpleNamespace(network_info=ports)
+            network.port_counters(instance)
+            read.assert_called_with(ports)

@@ -1,4 +1,4 @@
-"""Input checks of the privileged functions (no privileges needed)."""
+"""Input checks of the privileged port functions (no privileges needed)."""
 import os
 
 import fixtures
@@ -15,24 +15,6 @@ class TestChecks(testtools.TestCase):
         # In-process: these calls never get as far as the kernel.
         self.useFixture(fixtures.MockPatchObject(
             privsep.net_admin_pctxt, 'client_mode', False))
-
-    def test_context(self):
-        self.assertEqual('pydock_net_admin',
-                         privsep.net_admin_pctxt.cfg_section)
-        self.assertEqual('nova_pydock.network.privsep.net_admin_pctxt',
-                         privsep.net_admin_pctxt.pypath)
-
-    def test_netns_path(self):
-        self.assertEqual('/proc/42/ns/net', plumbing._netns_path(42))
-        self.assertEqual('/var/run/docker/netns/x',
-                         plumbing._netns_path('/var/run/docker/netns/x'))
-        for bad in (0, -1, True, 'relative/path', None, 4.2):
-            self.assertRaises(ValueError, plumbing._netns_path, bad)
-
-    def test_ifname(self):
-        self.assertEqual('tap1234-ab', plumbing._check_ifname('tap1234-ab'))
-        for bad in ('', 'x' * 16, 'a/b', 'a b', '..', None, 7):
-            self.assertRaises(ValueError, plumbing._check_ifname, bad)
 
     def test_host_mac(self):
         self.assertEqual('fe:16:3e:00:00:01',
@@ -52,27 +34,6 @@ class TestChecks(testtools.TestCase):
                            ('routes', [{'dst': 'x', 'gateway': 'y'}])):
             self.assertRaises(ValueError, plumbing._check_port,
                               dict(good, **{key: value}))
-
-    def test_missing_namespace(self):
-        error = self.assertRaises(FileNotFoundError, plumbing._open_netns,
-                                  '/nonexistent/netns')
-        self.assertIn('does not exist', str(error))
-
-    def test_only_namespace_files_are_opened(self):
-        path = self.useFixture(fixtures.TempDir()).join('ns')
-        open(path, 'w').close()
-        for other in (path, '/dev/null'):
-            error = self.assertRaises(FileNotFoundError,
-                                      plumbing._open_netns, other)
-            self.assertIn('not a namespace file', str(error))
-
-    def test_other_kind_of_namespace(self):
-        error = self.assertRaises(FileNotFoundError, plumbing._open_netns,
-                                  '/proc/self/ns/uts')
-        self.assertIn('not a network namespace', str(error))
-
-    def test_own_namespace(self):
-        os.close(plumbing._open_netns('/proc/self/ns/net'))
 
 
 class TestWriteResolvConf(testtools.TestCase):

@@ -1,4 +1,5 @@
 """Host-side backends: what they ask of os-vif and of the plumbing."""
+import inspect
 from unittest import mock
 
 from os_vif import objects as osv_objects
@@ -45,16 +46,14 @@ class TestOvsBackend(testtools.TestCase):
         self.assertEqual(self.instance.uuid, info.uuid)
 
     def test_plug_plain(self):
-        port = spec.port_specs([ovs_vif()])[0]
-        self.backend.plug(self.instance, ovs_vif(), port)
+        self.backend.plug(self.instance, ovs_vif(), 'tap11111111-aa')
         osv_vif, info = self.os_vif.plug.call_args[0]
         self.assertIsInstance(osv_vif, osv_objects.vif.VIFOpenVSwitch)
         self.plumbing.set_master.assert_not_called()
 
     def test_plug_hybrid_puts_tap_on_qbr(self):
         vif = ovs_vif(hybrid=True)
-        port = spec.port_specs([vif])[0]
-        self.backend.plug(self.instance, vif, port)
+        self.backend.plug(self.instance, vif, spec.devname(vif))
         osv_vif = self.os_vif.plug.call_args[0][0]
         self.assertIsInstance(osv_vif, osv_objects.vif.VIFBridge)
         self.plumbing.set_master.assert_called_once_with(
@@ -78,8 +77,8 @@ class TestLinuxBridgeBackend(testtools.TestCase):
     def test_plug(self):
         with mock.patch.object(vifs, 'plumbing', autospec=True) as plumbing:
             vif = fakes.v4_vif(mtu=1400)
-            port = spec.port_specs([vif])[0]
-            vifs.LinuxBridgeBackend().plug(fakes.Instance(), vif, port)
+            vifs.LinuxBridgeBackend().plug(fakes.Instance(), vif,
+                                           spec.devname(vif))
         plumbing.ensure_bridge.assert_called_once_with('brq-test', 1400)
         plumbing.set_master.assert_called_once_with('tap11111111-aa',
                                                     'brq-test')
@@ -93,3 +92,25 @@ class TestLinuxBridgeBackend(testtools.TestCase):
     def test_registry(self):
         self.assertEqual({'bridge', 'ovs'}, set(vifs.BACKENDS))
         self.assertEqual(set(spec.SUPPORTED_VIF_TYPES), set(vifs.BACKENDS))
+
+
+class TestInterface(testtools.TestCase):
+
+    def test_every_backend_has_the_declared_calls(self):
+        base = inspect.signature(vifs.VIFBackend.plug)
+        self.assertEqual(base, inspect.signature(vifs.VIFBackend.unplug))
+        for vif_type, backend in vifs.BACKENDS.items():
+            self.assertIsInstance(backend, vifs.VIFBackend)
+            self.assertEqual(vif_type, backend.vif_type)
+            for call in (backend.plug, backend.unplug):
+                self.assertEqual(base, inspect.signature(
+                    getattr(type(backend), call.__name__)))
+
+    def test_a_backend_without_unplug_cannot_exist(self):
+        class PlugOnly(vifs.VIFBackend):
+            vif_type = 'test'
+
+            def plug(self, instance, vif, devname):
+                pass
+
+        self.assertRaises(TypeError, PlugOnly)
