@@ -182,10 +182,7 @@ class Store(glance_store.driver.Store):
         """
         datadir = self.store_conf.layers_store_datadir
         if not datadir:
-            raise exceptions.BadStoreConfiguration(
-                store_name=SCHEME,
-                reason='layers_store_datadir is not set for backend %s'
-                       % self.backend_group)
+            raise self._not_configured()
         self.blobs = blobstore.BlobStore(datadir)
         chunk_size = self.store_conf.layers_store_chunk_size
         self.READ_CHUNKSIZE = self.WRITE_CHUNKSIZE = chunk_size
@@ -214,11 +211,14 @@ class Store(glance_store.driver.Store):
 
     def _blobs(self):
         if self.blobs is None:
-            raise exceptions.BadStoreConfiguration(
-                store_name=SCHEME,
-                reason='layers_store_datadir is not set for backend %s'
-                       % self.backend_group)
+            raise self._not_configured()
         return self.blobs
+
+    def _not_configured(self):
+        return exceptions.BadStoreConfiguration(
+            store_name=SCHEME,
+            reason='layers_store_datadir is not set for backend %s'
+                   % self.backend_group)
 
     def _image_id(self, location):
         return _check_image_id(location.store_location.image_id)
@@ -319,14 +319,18 @@ class Store(glance_store.driver.Store):
         try:
             return recipe_mod.Recipe.read(recipe_file)
         except recipe_mod.RecipeError as exc:
-            msg = ('layers store %s is damaged: recipe of image %s: %s'
-                   % (self.backend_group, image_id, exc))
-            LOG.error(msg)
-            raise exceptions.BackendException(msg) from None
+            raise self._damaged_recipe(image_id, exc) from None
+
+    def _damaged_recipe(self, image_id, error):
+        return self._damaged_store('recipe of image %s: %s'
+                                   % (image_id, error))
 
     def _damaged(self, image_id, digest, what):
-        msg = ('layers store %s is damaged: blob sha256:%s of image %s %s'
-               % (self.backend_group, digest, image_id, what))
+        return self._damaged_store('blob sha256:%s of image %s %s'
+                                   % (digest, image_id, what))
+
+    def _damaged_store(self, what):
+        msg = 'layers store %s is damaged: %s' % (self.backend_group, what)
         LOG.error(msg)
         return exceptions.BackendException(msg)
 
@@ -341,9 +345,7 @@ class Store(glance_store.driver.Store):
         except FileNotFoundError:
             raise self._not_found(image_id) from None
         except recipe_mod.RecipeError as exc:
-            raise exceptions.BackendException(
-                'layers store %s is damaged: recipe of image %s: %s'
-                % (self.backend_group, image_id, exc)) from None
+            raise self._damaged_recipe(image_id, exc) from None
 
     # -- writing ----------------------------------------------------------
 
@@ -363,9 +365,7 @@ class Store(glance_store.driver.Store):
         image_id = _check_image_id(image_id)
         blobs = self._blobs()
         if blobs.image_exists(image_id):
-            raise exceptions.Duplicate(
-                message='image %s is already in layers store %s'
-                        % (image_id, self.backend_group))
+            raise self._duplicate(image_id)
         started = time.monotonic()
         try:
             blobs.sweep()
@@ -389,9 +389,7 @@ class Store(glance_store.driver.Store):
             raise exc.original from None
         except blobstore.ImageExistsError:
             work.abort()
-            raise exceptions.Duplicate(
-                message='image %s is already in layers store %s'
-                        % (image_id, self.backend_group)) from None
+            raise self._duplicate(image_id) from None
         except OSError as exc:
             self._abort(ingest, work)
             raise self._write_error(exc, image_id) from exc
@@ -449,6 +447,11 @@ class Store(glance_store.driver.Store):
             'created_at': int(time.time())})
         return received, checksum, os_hash.hexdigest(), segments
 
+    def _duplicate(self, image_id):
+        return exceptions.Duplicate(
+            message='image %s is already in layers store %s'
+                    % (image_id, self.backend_group))
+
     @staticmethod
     def _abort(ingest, work):
         if ingest is not None:
@@ -486,9 +489,7 @@ class Store(glance_store.driver.Store):
             blobs.sweep()
             freed = blobs.remove_image(image_id)
         except blobstore.ImageMissingError:
-            raise exceptions.NotFound(
-                message='image %s is not in layers store %s'
-                        % (image_id, self.backend_group)) from None
+            raise self._not_found(image_id) from None
         except OSError as exc:
             raise self._write_error(exc, image_id) from exc
         LOG.info('Deleted image %s from layers store %s (%d bytes of '

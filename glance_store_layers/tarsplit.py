@@ -22,8 +22,9 @@ has not emitted yet, and all later input, to ``raw(data)``. The sink then
 keeps the whole upload as one blob: such input is stored correctly, just
 not de-duplicated.
 """
+import tarfile
 
-BLOCK = 512
+BLOCK = tarfile.BLOCKSIZE
 
 # Type flags whose header is the whole member, even if the size field is
 # not zero (hard and symbolic links, devices, directories, FIFOs); the
@@ -42,47 +43,35 @@ class NotPlainTarError(Exception):
     """The input is not (or stopped being) a plain, complete tar."""
 
 
-def _parse_number(field):
-    """Decode a tar numeric field: NUL/space terminated octal or base-256.
-
-    :raises NotPlainTarError: on anything else (including negative numbers)
-    """
-    if field[0] == 0x80:
-        return int.from_bytes(field[1:], 'big')
-    if field[0] == 0xff:
-        raise NotPlainTarError('negative base-256 number in header')
-    text = bytes(field).split(b'\0', 1)[0].strip(b' ')
-    if not text:
-        return 0
-    try:
-        return int(text, 8)
-    except ValueError:
-        raise NotPlainTarError(
-            'bad octal number %r in header' % text) from None
-
-
 def parse_header(block):
     """Return (typeflag, size) of a ustar/GNU header block.
+
+    The fields are read by :meth:`tarfile.TarInfo.frombuf` (octal or
+    base-256 numbers, the checksum as signed or unsigned byte sum); the
+    typeflag is the header's own byte, before tarfile reinterprets it.
 
     :raises NotPlainTarError: if the block is not a valid tar header
     """
     magic = bytes(block[257:265])
     if magic not in (b'ustar\x0000', b'ustar  \x00'):
         raise NotPlainTarError('no ustar magic in header')
-    stored = _parse_number(block[148:156])
-    # The checksum counts its own field as eight spaces; old tars summed
-    # signed bytes, so both sums are accepted like every tar reader does.
-    unsigned = sum(block[:148]) + 8 * 0x20 + sum(block[156:])
-    signed = unsigned - 256 * sum(
-        1 for b in bytes(block[:148]) + bytes(block[156:]) if b > 127)
-    if stored not in (unsigned, signed):
-        raise NotPlainTarError('header checksum mismatch')
-    return block[156], _parse_number(block[124:136])
+    try:
+        info = tarfile.TarInfo.frombuf(bytes(block), 'utf-8',
+                                       'surrogateescape')
+    except tarfile.HeaderError as exc:
+        raise NotPlainTarError('bad tar header: %s' % exc) from None
+    if info.size < 0:
+        raise NotPlainTarError('negative member size in header')
+    return block[156], info.size
 
 
-def pax_size(data):
-    """The 'size' record of a pax extended header, or None."""
-    size = None
+def pax_records(data):
+    """The records of a pax extended header, ``{key: value}`` (bytes).
+
+    A later record of the same key wins, as in every pax reader.
+    :raises NotPlainTarError: if the header is malformed
+    """
+    records = {}
     pos = 0
     data = bytes(data)
     while pos < len(data):
@@ -101,13 +90,20 @@ def pax_size(data):
         key, sep, value = record.partition(b'=')
         if not sep:
             raise NotPlainTarError('malformed pax record')
-        if key == b'size':
-            try:
-                size = int(value)
-            except ValueError:
-                raise NotPlainTarError('bad pax size record') from None
+        records[key] = value
         pos += length
-    return size
+    return records
+
+
+def pax_size(data):
+    """The 'size' record of a pax extended header, or None."""
+    size = pax_records(data).get(b'size')
+    if size is None:
+        return None
+    try:
+        return int(size)
+    except ValueError:
+        raise NotPlainTarError('bad pax size record') from None
 
 
 def _padding(size):

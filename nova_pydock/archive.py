@@ -13,6 +13,8 @@ import tarfile
 
 from nova import exception
 
+from glance_store_layers import tarsplit
+
 BLOCK = tarfile.BLOCKSIZE
 # Members we rewrite are small JSON files; anything larger is not metadata.
 MAX_METADATA_BYTES = 1024 * 1024
@@ -137,7 +139,7 @@ def untagged(image_id, chunks):
                                               tarfile.SYMTYPE) else 0
         if info.type in _EXTENDED_TYPES:
             data = _read_exact(reader, image_id, _padded(size))
-            long_name = _long_name(info, data[:size]) or long_name
+            long_name = _long_name(image_id, info, data[:size]) or long_name
             yield header + data
             continue
         name = long_name or info.name
@@ -167,20 +169,16 @@ def _read_exact(reader, image_id, size):
     return data
 
 
-def _long_name(info, data):
+def _long_name(image_id, info, data):
     """The name an extended header gives the member that follows."""
     if info.type == tarfile.GNUTYPE_LONGNAME:
         return data.rstrip(b'\0').decode('utf-8', 'surrogateescape')
     if info.type == tarfile.XHDTYPE:
-        return _pax_path(data)
-    return None
-
-
-def _pax_path(records):
-    """The ``path`` record of a pax extended header, if any."""
-    for record in records.split(b'\n'):
-        _, _, keyvalue = record.partition(b' ')
-        key, _, value = keyvalue.partition(b'=')
-        if key == b'path':
-            return value.decode('utf-8', 'surrogateescape')
+        try:
+            path = tarsplit.pax_records(data).get(b'path')
+        except tarsplit.NotPlainTarError as exc:
+            raise ArchiveRefused(image_id=image_id,
+                                 reason='not a docker save archive (a tar '
+                                        'file): %s' % exc) from None
+        return path.decode('utf-8', 'surrogateescape') if path else None
     return None

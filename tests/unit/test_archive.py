@@ -74,3 +74,39 @@ class TestUntagged(testtools.TestCase):
             info.linkname = '../../../etc/shadow'
             tar.addfile(info)
         self.assertRaises(archive.ArchiveRefused, _filtered, buf.getvalue())
+
+
+def _pax_member(records, name='short', data=b'x'):
+    """A pax header with ``records`` (raw bytes), then member ``name``."""
+    pax = tarfile.TarInfo('./PaxHeaders/' + name)
+    pax.type = tarfile.XHDTYPE
+    pax.size = len(records)
+    member = tarfile.TarInfo(name)
+    member.size = len(data)
+    return b''.join([pax.tobuf(tarfile.USTAR_FORMAT), records,
+                     b'\0' * (-len(records) % 512),
+                     member.tobuf(tarfile.USTAR_FORMAT), data,
+                     b'\0' * (-len(data) % 512), b'\0' * 1024])
+
+
+class TestPaxNames(testtools.TestCase):
+
+    def test_pax_path_is_checked(self):
+        record = b'path=../../etc/cron.d/x\n'
+        record = b'%d %s' % (len(record) + 3, record)
+        exc = self.assertRaises(archive.ArchiveRefused, _filtered,
+                                _pax_member(record))
+        self.assertIn('points outside', str(exc))
+
+    def test_malformed_pax_header_is_refused(self):
+        exc = self.assertRaises(archive.ArchiveRefused, _filtered,
+                                _pax_member(b'99 path=a\n'))
+        self.assertIn('malformed pax record length', str(exc))
+
+    def test_records_are_read_by_length_not_by_line(self):
+        """A value with a newline holds no record of its own, as the
+        engine's tar reader sees it."""
+        inner = b'comment=x\n12 path=/abs\n'
+        record = b'%d %s' % (len(inner) + 3, inner)
+        data = _pax_member(record, name='ok')
+        self.assertEqual(data, _filtered(data))

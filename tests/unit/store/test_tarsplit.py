@@ -218,3 +218,29 @@ class TestHeaderParsing(testtools.TestCase):
                               tarsplit.pax_size, bad)
         self.assertEqual(12, tarsplit.pax_size(b'11 size=12\n'))
         self.assertIsNone(tarsplit.pax_size(b'14 path=a/b/c\n'))
+
+    def _header(self, **fields):
+        info = tarfile.TarInfo('m')
+        info.size = 10
+        block = bytearray(info.tobuf(tarfile.GNU_FORMAT))
+        for offset, value in fields.values():
+            block[offset:offset + len(value)] = value
+        block[148:156] = b' ' * 8
+        block[148:156] = b'%06o\0 ' % sum(block)
+        return block
+
+    def test_bad_numbers(self):
+        """As tarfile reads them: every numeric field must be a number, a
+        size must not be negative."""
+        self.assertEqual((ord('0'), 10), tarsplit.parse_header(
+            self._header()))
+        for field in ({'uid': (108, b'zz')},
+                      {'size': (124, b'\xff' * 12)},
+                      {'mtime': (136, b'9x')}):
+            self.assertRaises(tarsplit.NotPlainTarError,
+                              tarsplit.parse_header, self._header(**field))
+
+    def test_pax_records(self):
+        self.assertEqual({b'path': b'b', b'size': b'1'},
+                         tarsplit.pax_records(
+                             b'10 path=a\n10 path=b\n10 size=1\n\0\0'))
