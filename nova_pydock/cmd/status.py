@@ -1,7 +1,8 @@
 """``pydock-status``: checks an operator runs before starting nova-compute.
 
-Each check prints one line, ``OK`` or ``FAIL`` with what to do; the exit
-code is the number of failed checks. Reads the same configuration files as
+Each check prints one line, ``OK``, ``WARN`` (nova-compute starts, but
+something is not as the operator meant) or ``FAIL``, with what to do; the
+exit code is the number of failed checks. Reads the same configuration files as
 nova-compute (``--config-file /etc/nova/nova.conf``).
 """
 import importlib
@@ -10,8 +11,11 @@ import sys
 from oslo_config import cfg
 
 from nova_pydock import conf as pydock_conf
+from nova_pydock import security
 
 DRIVER_SETTING = 'pydock.PyDockDriver'
+WARN = 'WARN'
+_LABELS = {True: 'OK  ', False: 'FAIL', WARN: WARN}
 
 
 def check_nova():
@@ -55,6 +59,21 @@ def check_engine(conf):
                      version['ApiVersion']))
 
 
+def check_allowed_cap_add(conf):
+    """A typo in ``allowed_cap_add`` would only show as refused flavors."""
+    allowed = conf.pydock.allowed_cap_add
+    unknown = security.unknown_capabilities(allowed)
+    if unknown:
+        return WARN, ("[pydock] allowed_cap_add has %s, which %s no Linux "
+                      "capability: no flavor can add %s; write names as in "
+                      "capabilities(7), e.g. NET_ADMIN"
+                      % (', '.join(repr(name) for name in unknown),
+                         'is' if len(unknown) == 1 else 'are',
+                         'it' if len(unknown) == 1 else 'them'))
+    return True, ("[pydock] allowed_cap_add = %s"
+                  % (', '.join(allowed) or '(empty: flavors add none)'))
+
+
 def main(argv=None):
     conf = cfg.ConfigOpts()
     pydock_conf.register_opts(conf)
@@ -63,9 +82,9 @@ def main(argv=None):
          default_config_files=[])
     failed = 0
     for ok, line in (check_nova(), check_compute_driver(conf),
-                     check_engine(conf)):
-        print('%s  %s' % ('OK  ' if ok else 'FAIL', line))
-        failed += 0 if ok else 1
+                     check_allowed_cap_add(conf), check_engine(conf)):
+        print('%s  %s' % (_LABELS[ok], line))
+        failed += ok is False
     return failed
 
 

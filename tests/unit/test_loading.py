@@ -74,3 +74,28 @@ class TestStatusCommand(testtools.TestCase):
         self.assertIn('FAIL  Container engine at unix:///nonexistent/'
                       'docker.sock does not answer', text)
         self.assertIn('tools/ensure-engine', text)
+
+    def test_unknown_capability_is_a_warning(self):
+        conf_file = self.useFixture(fixtures.TempDir()).join('nova.conf')
+        with open(conf_file, 'w') as f:
+            f.write('[DEFAULT]\ncompute_driver = pydock.PyDockDriver\n'
+                    '[pydock]\nengine_url = unix:///nonexistent/docker.sock\n'
+                    'allowed_cap_add = net_admin, CAP_SYS_PTRACE, NET-RAW\n')
+        out = io.StringIO()
+        with mock.patch('sys.stdout', out):
+            failed = status.main(['--config-file', conf_file])
+        text = out.getvalue()
+        # Only the engine fails; the typo warns, nova-compute would start.
+        self.assertEqual(1, failed)
+        self.assertIn("WARN  [pydock] allowed_cap_add has 'NET-RAW', which "
+                      "is no Linux capability", text)
+        self.assertNotIn('net_admin', text.split('WARN')[1].split('\n')[0])
+
+    def test_known_capabilities_are_ok(self):
+        for value, shown in ((['NET_ADMIN', 'cap_sys_ptrace'],
+                              'NET_ADMIN, cap_sys_ptrace'),
+                             ([], '(empty: flavors add none)')):
+            ok, line = status.check_allowed_cap_add(
+                mock.Mock(pydock=mock.Mock(allowed_cap_add=value)))
+            self.assertIs(True, ok)
+            self.assertIn(shown, line)
