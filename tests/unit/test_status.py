@@ -1,27 +1,11 @@
-"""Nova loads the driver through its own loader, as an operator sets it."""
+"""pydock-status: one line per check, with what to do when it fails."""
 import io
 from unittest import mock
 
 import fixtures
-from nova.virt import driver as nova_driver
 import testtools
 
-from nova_pydock import driver as pydock_driver
 from nova_pydock.cmd import status
-
-
-class TestNovaLoadsDriver(testtools.TestCase):
-
-    def test_load_compute_driver_finds_shim(self):
-        loaded = nova_driver.load_compute_driver(mock.sentinel.virtapi,
-                                                 'pydock.PyDockDriver')
-        self.assertIsInstance(loaded, pydock_driver.PyDockDriver)
-        self.assertIs(mock.sentinel.virtapi, loaded.virtapi)
-
-    def test_wrong_spelling_is_refused_by_nova(self):
-        with mock.patch.object(nova_driver.LOG, 'exception'):
-            self.assertRaises(SystemExit, nova_driver.load_compute_driver,
-                              mock.sentinel.virtapi, 'pydock.PydockDriver')
 
 
 class TestStatusCommand(testtools.TestCase):
