@@ -45,30 +45,28 @@ class TestStatusCommand(testtools.TestCase):
         self.assertFalse(ok)
         self.assertIn('install nova>=34', line)
 
-    def test_missing_engine_names_socket_and_fix(self):
+    def _run(self, extra_pydock=''):
+        """pydock-status on a nova.conf whose engine does not answer."""
         conf_file = self.useFixture(fixtures.TempDir()).join('nova.conf')
         with open(conf_file, 'w') as f:
             f.write('[DEFAULT]\ncompute_driver = pydock.PyDockDriver\n'
-                    '[pydock]\nengine_url = unix:///nonexistent/docker.sock\n')
+                    '[pydock]\nengine_url = unix:///nonexistent/docker.sock\n'
+                    + extra_pydock)
         out = io.StringIO()
         with mock.patch('sys.stdout', out):
             failed = status.main(['--config-file', conf_file])
-        text = out.getvalue()
+        return failed, out.getvalue()
+
+    def test_missing_engine_names_socket_and_fix(self):
+        failed, text = self._run()
         self.assertEqual(1, failed)
         self.assertIn('FAIL  Container engine at unix:///nonexistent/'
                       'docker.sock does not answer', text)
         self.assertIn('tools/ensure-engine', text)
 
     def test_unknown_capability_is_a_warning(self):
-        conf_file = self.useFixture(fixtures.TempDir()).join('nova.conf')
-        with open(conf_file, 'w') as f:
-            f.write('[DEFAULT]\ncompute_driver = pydock.PyDockDriver\n'
-                    '[pydock]\nengine_url = unix:///nonexistent/docker.sock\n'
-                    'allowed_cap_add = net_admin, CAP_SYS_PTRACE, NET-RAW\n')
-        out = io.StringIO()
-        with mock.patch('sys.stdout', out):
-            failed = status.main(['--config-file', conf_file])
-        text = out.getvalue()
+        failed, text = self._run(
+            'allowed_cap_add = net_admin, CAP_SYS_PTRACE, NET-RAW\n')
         # Only the engine fails; the typo warns, nova-compute would start.
         self.assertEqual(1, failed)
         self.assertIn("WARN  [pydock] allowed_cap_add has 'NET-RAW', which "
