@@ -29,7 +29,7 @@ class FakeBackend:
         self.calls = calls
         self.fail_on = fail_on
 
-    def plug(self, instance, vif, port):
+    def plug(self, instance, vif, devname):
         self.calls.append(('backend.plug', vif['id']))
         if vif['id'] == self.fail_on:
             raise OSError(errno.ENODEV, 'no bridge')
