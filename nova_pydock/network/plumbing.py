@@ -164,6 +164,25 @@ def _add_routes(ipr_ns, index, port, ifname):
                 LOG.debug('Route %s via %s exists already', dst, gateway)
 
 
+def _kept_peer(ipr, ipr_ns, devname, mac, netns):
+    """The container end if host device ``devname`` already leads there.
+
+    A device of that name that leads elsewhere is stale: it is removed.
+    """
+    existing = netlink.index_of(ipr, devname)
+    if existing is None:
+        return None
+    peer = _peer_in_ns(ipr_ns, existing, mac)
+    if peer is not None:
+        LOG.debug('%s already leads to %s in %s', devname, peer, netns)
+        return peer
+    LOG.warning('Removing stale device %s: it does not lead into %s',
+                devname, netns)
+    netlink.request('delete stale %s' % devname, ipr.link, 'del',
+                    index=existing)
+    return None
+
+
 @privsep.entrypoint
 def create_port(netns, port):
     """Give a container one port: a veth pair, configured.
@@ -192,17 +211,9 @@ def create_port(netns, port):
     ns_fd = netns_mod.open_fd(netns)
     try:
         with IPRoute(groups=0) as ipr, netns_mod.iproute_in(ns_fd) as ipr_ns:
-            existing = netlink.index_of(ipr, devname)
-            if existing is not None:
-                peer = _peer_in_ns(ipr_ns, existing, mac)
-                if peer is not None:
-                    LOG.debug('%s already leads to %s in %s', devname, peer,
-                              netns)
-                    return {'ifname': peer, 'created': False}
-                LOG.warning('Removing stale device %s: it does not lead into '
-                            '%s', devname, netns)
-                netlink.request('delete stale %s' % devname, ipr.link,
-                                'del', index=existing)
+            peer = _kept_peer(ipr, ipr_ns, devname, mac, netns)
+            if peer is not None:
+                return {'ifname': peer, 'created': False}
             ifname = port.get('ifname') or _free_ethname(ipr_ns)
             if netlink.index_of(ipr_ns, ifname) is not None:
                 raise OSError(errno.EEXIST, 'the namespace already has an '

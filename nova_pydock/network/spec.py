@@ -124,20 +124,7 @@ def port_spec(vif, ifname=None):
         if gateway:
             gateway = _checked_ip(port_id, gateway, cidr.version, 'gateway')
             gateways.setdefault(cidr.version, gateway)
-        for route in subnet.get('routes') or []:
-            try:
-                dst = ipaddress.ip_network(route['cidr'])
-            except (TypeError, ValueError, KeyError):
-                raise exception.InvalidVIF(
-                    port_id=port_id,
-                    reason='bad host route %r' % route.get('cidr')) from None
-            nexthop = _address(route.get('gateway'))
-            if not nexthop:
-                raise exception.InvalidVIF(
-                    port_id=port_id,
-                    reason='host route %s has no next hop' % dst)
-            routes.append({'dst': str(dst), 'gateway': _checked_ip(
-                port_id, nexthop, dst.version, 'next hop')})
+        routes.extend(_host_routes(port_id, subnet))
     return {
         'port_id': vif['id'],
         'devname': devname(vif),
@@ -149,6 +136,26 @@ def port_spec(vif, ifname=None):
         'routes': routes,
         'gateways': gateways,
     }
+
+
+def _host_routes(port_id, subnet):
+    """The subnet's host routes as plain dicts, each checked."""
+    routes = []
+    for route in subnet.get('routes') or []:
+        try:
+            dst = ipaddress.ip_network(route['cidr'])
+        except (TypeError, ValueError, KeyError):
+            raise exception.InvalidVIF(
+                port_id=port_id,
+                reason='bad host route %r' % route.get('cidr')) from None
+        nexthop = _address(route.get('gateway'))
+        if not nexthop:
+            raise exception.InvalidVIF(
+                port_id=port_id,
+                reason='host route %s has no next hop' % dst)
+        routes.append({'dst': str(dst), 'gateway': _checked_ip(
+            port_id, nexthop, dst.version, 'next hop')})
+    return routes
 
 
 def _userspace_datapath(vif):
