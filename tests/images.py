@@ -1,56 +1,23 @@
-"""Small real container images, built locally without any registry.
+"""Small real container images for the tests, built without any registry.
 
-A busybox root file system comes from Debian's ``busybox-static`` and
-enters the engine through ``docker import``; a second layer is added with
-``docker commit``; ``docker save`` turns either into the archive that
-Glance stores. Driver tests and store tests share these helpers.
+The busybox image comes from the recipe the tools use too
+(``tools/lib/busybox_image.py``: ``busybox-static`` rootfs, ``docker
+import``); a second layer is added with ``docker commit``; ``docker save``
+turns either into the archive that Glance stores. Driver tests and store
+tests share these helpers.
 """
-import io
-import json
 import os
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import uuid
 
+import busybox_image
 import docker
 
-BUSYBOX = '/bin/busybox'
 BASE_REPOSITORY = 'pydock-test/busybox'
-
-
-def _add(tar, name, data=b'', mode=0o644, kind=tarfile.REGTYPE,
-         linkname=''):
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.mode = mode
-    info.mtime = 0
-    info.linkname = linkname
-    info.size = len(data) if kind == tarfile.REGTYPE else 0
-    tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
-
-
-def busybox_rootfs_tar():
-    """A tar (bytes) of a minimal root file system around busybox."""
-    applets = subprocess.run([BUSYBOX, '--list'], check=True,
-                             capture_output=True, text=True).stdout.split()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode='w', format=tarfile.GNU_FORMAT) as tar:
-        for directory in ('bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root',
-                          'run', 'var'):
-            _add(tar, directory, kind=tarfile.DIRTYPE,
-                 mode=0o1777 if directory == 'tmp' else 0o755)
-        with open(BUSYBOX, 'rb') as f:
-            _add(tar, 'bin/busybox', f.read(), mode=0o755)
-        for applet in applets:
-            if applet != 'busybox':
-                _add(tar, 'bin/' + applet, kind=tarfile.SYMTYPE,
-                     linkname='busybox')
-        _add(tar, 'etc/passwd', b'root:x:0:0:root:/root:/bin/sh\n'
-             b'nobody:x:65534:65534:nobody:/:/bin/false\n')
-        _add(tar, 'etc/group', b'root:x:0:\nnogroup:x:65534:\n')
-    return buf.getvalue()
+#: The recipe's ``docker save`` step, under the name the tests use.
+save_archive = busybox_image.save_archive
 
 
 def import_busybox(api, tag='latest', command='sleep 3600'):
@@ -59,12 +26,8 @@ def import_busybox(api, tag='latest', command='sleep 3600'):
     ``command`` becomes the image's CMD; pass None for an image with no
     command at all.
     """
-    ref = '%s:%s' % (BASE_REPOSITORY, tag)
-    changes = ['CMD %s' % json.dumps(command.split())] if command else []
-    api.import_image_from_data(busybox_rootfs_tar(),
-                               repository=BASE_REPOSITORY,
-                               tag=tag, changes=changes)
-    return ref
+    return busybox_image.import_image(
+        api, BASE_REPOSITORY, tag, command.split() if command else None)
 
 
 def add_layer(api, base_ref, ref, path='/layer2.txt', content='second layer'):
@@ -85,14 +48,6 @@ def add_layer(api, base_ref, ref, path='/layer2.txt', content='second layer'):
     finally:
         api.remove_container(container, force=True)
     return ref
-
-
-def save_archive(api, ref, path):
-    """Write the ``docker save`` archive of ``ref`` to ``path``."""
-    with open(path, 'wb') as out:
-        for chunk in api.get_image(ref):
-            out.write(chunk)
-    return path
 
 
 def busybox_archive(api, directory, prefix):

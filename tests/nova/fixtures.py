@@ -42,11 +42,11 @@ from oslo_db.sqlalchemy import engines as oslo_db_engines
 from oslo_messaging._drivers import impl_fake
 from oslo_privsep import daemon as privsep_daemon
 from sqlalchemy import exc as sqla_exc
-from sqlalchemy import pool as sqla_pool
 from vif_plug_ovs import privsep as ovs_privsep
 
 from nova_pydock.network import privsep as pydock_privsep
 from tests import images
+import sqlite_pool
 
 CHUNK = 64 * 1024
 
@@ -268,19 +268,10 @@ class PooledSQLiteFixture(fixtures.Fixture):
     """
 
     def _setUp(self):
-        original = oslo_db_engines._init_connection_args
-
-        def pooled(url, engine_args, kw):
-            original(url, engine_args, kw)
-            if (url.get_backend_name() == 'sqlite'
-                    and engine_args.get('poolclass') is sqla_pool.NullPool):
-                engine_args['poolclass'] = sqla_pool.QueuePool
-                engine_args['pool_size'] = 5
-                engine_args['max_overflow'] = -1
-                engine_args['connect_args']['check_same_thread'] = False
-
         _patch_existing(self, oslo_db_engines, '_init_connection_args',
-                        pooled)
+                        sqlite_pool.pooled(
+                            oslo_db_engines._init_connection_args,
+                            pool_size=5, max_overflow=-1))
 
 
 class _WakeableClock:

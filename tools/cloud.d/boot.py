@@ -11,10 +11,10 @@ Two jobs, done before the service reads its configuration:
   and a busy timeout, and every transaction starts with
   ``BEGIN IMMEDIATE`` (writers queue on the busy timeout instead of
   failing when a read transaction later wants to write). Connections are
-  pooled: oslo.db gives SQLite files a NullPool, so every transaction
-  opened a connection of its own, and closing the last one checkpointed
-  the WAL (the conductor's time per boot, sampled with py-spy). Other
-  databases are left alone.
+  pooled (``tools/lib/sqlite_pool.py``): with oslo.db's NullPool every
+  transaction opened a connection of its own, and closing the last one
+  checkpointed the WAL (the conductor's time per boot, sampled with
+  py-spy). Other databases are left alone.
 
 WSGI (gunicorn): ``boot:application`` with ``PYDOCK_CLOUD_APP`` naming the
 service's WSGI module (``nova.wsgi.osapi_compute``, ...).
@@ -24,6 +24,10 @@ import importlib
 import os
 import shlex
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'lib'))
+import sqlite_pool  # noqa: E402
 
 BUSY_TIMEOUT_MS = int(os.environ.get('PYDOCK_CLOUD_SQLITE_BUSY_MS', '60000'))
 _installed = False
@@ -70,24 +74,7 @@ def install_sqlite_hook():
     def _on_end(conn):
         conn.info.pop('in_transaction', None)
 
-    _pool_sqlite_files()
-
-
-def _pool_sqlite_files():
-    """A QueuePool (SQLAlchemy's own choice) for SQLite file databases."""
-    from oslo_db.sqlalchemy import engines
-    from sqlalchemy import pool
-
-    init_connection_args = engines._init_connection_args
-
-    def pooled(url, engine_args, kw):
-        init_connection_args(url, engine_args, kw)
-        if (url.get_backend_name() == 'sqlite'
-                and engine_args.get('poolclass') is pool.NullPool):
-            engine_args['poolclass'] = pool.QueuePool
-            engine_args['connect_args']['check_same_thread'] = False
-
-    engines._init_connection_args = pooled
+    sqlite_pool.install()
 
 
 def single_process_nova():

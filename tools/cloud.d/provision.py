@@ -27,6 +27,8 @@ import openstack
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'devstack'))
+sys.path.insert(0, os.path.join(ROOT, 'tools', 'lib'))
+import busybox_image  # noqa: E402
 import pydock_config  # noqa: E402
 
 SERVICES = [
@@ -190,14 +192,10 @@ def build_busybox_archive(path):
     """A busybox docker image built locally, as a `docker save` archive."""
     import docker
 
-    sys.path.insert(0, ROOT)
-    from tests import images  # the project's own test image recipe
     api = docker.APIClient(version='auto')
-    ref = 'pydock-cloud/busybox:latest'
-    api.import_image_from_data(
-        images.busybox_rootfs_tar(), repository='pydock-cloud/busybox',
-        tag='latest', changes=['CMD %s' % json.dumps(IMAGE_CMD)])
-    images.save_archive(api, ref, path)
+    ref = busybox_image.import_image(api, 'pydock-cloud/busybox', 'latest',
+                                     IMAGE_CMD)
+    busybox_image.save_archive(api, ref, path)
     return path
 
 

@@ -20,7 +20,7 @@ import testtools
 from tests import engine
 from tests import images
 from tests.functional.store import glance_api
-from tests.unit.store import archives
+import docker_archives as archives
 
 
 def layer_digests(path):

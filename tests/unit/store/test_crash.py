@@ -11,7 +11,7 @@ from glance_store import exceptions
 from glance_store import multi_backend
 
 from glance_store_layers import store as layers_store
-from tests.unit.store import archives
+import docker_archives as archives
 from tests.unit.store import base
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(

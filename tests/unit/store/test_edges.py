@@ -10,7 +10,7 @@ from glance_store import exceptions
 from glance_store import multi_backend
 
 from glance_store_layers import blobstore
-from tests.unit.store import archives
+import docker_archives as archives
 from tests.unit.store import base
 from tests.unit.store import test_store
 

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from tests.unit.store import archives
+import docker_archives as archives
 from tests.unit.store import base
 
 REPORT = os.path.join(os.path.dirname(sys.executable),

@@ -7,7 +7,7 @@ from glance_store import exceptions
 import testtools
 
 from glance_store_layers import store as layers_store
-from tests.unit.store import archives
+import docker_archives as archives
 from tests.unit.store import base
 
 

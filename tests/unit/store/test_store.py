@@ -15,7 +15,7 @@ import stevedore
 
 from glance_store_layers import report
 from glance_store_layers import store as layers_store
-from tests.unit.store import archives
+import docker_archives as archives
 from tests.unit.store import base
 
 

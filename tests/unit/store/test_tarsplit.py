@@ -7,7 +7,7 @@ import tarfile
 import testtools
 
 from glance_store_layers import tarsplit
-from tests.unit.store import archives
+import docker_archives as archives
 
 
 class RecordingSink:

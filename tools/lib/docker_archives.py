@@ -1,4 +1,4 @@
-"""Container image archives written in pure Python, for store tests.
+"""Container image archives written in pure Python: store tests, bench-store.
 
 Two layouts, as ``docker save`` writes them:
 
