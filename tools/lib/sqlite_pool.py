@@ -15,6 +15,7 @@ def pooled(init_connection_args, **pool_args):
     """``init_connection_args`` (oslo.db's ``_init_connection_args``) with
     a QueuePool for SQLite files; ``pool_args`` (``pool_size``,
     ``max_overflow``) size it, SQLAlchemy's defaults otherwise."""
+    from sqlalchemy import pool  # noqa: PLC0415 - see the module doc
 
     def init_pooled(url, engine_args, kw):
         init_connection_args(url, engine_args, kw)
