@@ -1,0 +1,191 @@
+"""Configuration of tools/cloud: every file under ``etc/``, from one place.
+
+The files are the ``configs`` of the services table. ``etc/<dir>/<file>``
+is ``templates/<file>`` with ``string.Template`` variables from
+``template_vars`` (mode 0600: passwords), unless SOURCES says otherwise:
+
+* ``Template(name, **overrides)``: another template, some variables
+  changed (``nova-cpu.conf`` is ``nova.conf`` without the database
+  connections: nova-compute reaches the databases through nova-conductor
+  only, as in devstack's nova-cpu.conf, or Nova logs "No DB access
+  allowed" at start);
+* ``FromVenv(path)``: a file the venv ships (paste pipelines);
+* ``Literal(text)``.
+
+A file is only rewritten when its text changes; ``write`` returns what
+changed, so ``up`` restarts exactly the services that read it.
+"""
+import dataclasses
+import os
+import string
+
+import pydock_config
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OVSDB_SOCKET = '/var/run/openvswitch/db.sock'
+#: Directories of the state that the services expect to exist.
+STATE_DIRS = ('db', 'log', 'run', 'keystone', 'glance/layers',
+              'glance/staging', 'glance/tasks', 'glance/locks',
+              'nova/instances', 'nova/locks', 'neutron/locks',
+              'rabbitmq/mnesia', 'rabbitmq/log', 'stamps')
+
+
+@dataclasses.dataclass(frozen=True)
+class Template:
+    name: str
+    overrides: dict = dataclasses.field(default_factory=dict)
+    mode: int = 0o600
+
+    def render(self, cloud, variables):
+        with open(os.path.join(HERE, 'templates', self.name)) as f:
+            return string.Template(f.read()).substitute(
+                variables, **self.overrides)
+
+
+@dataclasses.dataclass(frozen=True)
+class FromVenv:
+    path: str
+    mode: int = 0o644
+
+    def render(self, cloud, variables):
+        with open(os.path.join(cloud.venv, self.path)) as f:
+            return f.read()
+
+
+@dataclasses.dataclass(frozen=True)
+class Literal:
+    text: str
+    mode: int = 0o644
+
+    def render(self, cloud, variables):
+        return self.text
+
+
+SOURCES = {
+    'nova/nova-cpu.conf': Template('nova.conf', {'nova_api_database': '',
+                                                 'nova_database': ''}),
+    'nova/api-paste.ini': FromVenv('etc/nova/api-paste.ini'),
+    'neutron/api-paste.ini': FromVenv('etc/neutron/api-paste.ini'),
+    'glance/glance-api-paste.ini': FromVenv('etc/glance/glance-api-paste.ini'),
+    'rabbitmq/enabled_plugins': Literal('[].\n'),
+}
+
+
+def source(path):
+    return SOURCES.get(path) or Template(os.path.basename(path))
+
+
+def write_if_changed(path, text, mode=0o644):
+    if os.path.exists(path):
+        with open(path) as f:
+            if f.read() == text:
+                return False
+    tmp = path + '.tmp'
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode),
+              'w') as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return True
+
+
+def write(cloud, paths):
+    """Write ``paths`` (``dir/file`` under etc/), clouds.yaml and the state
+    directories; returns the paths whose text changed."""
+    variables = template_vars(cloud)
+    changed = []
+    for path in paths:
+        full = os.path.join(cloud.etc, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        src = source(path)
+        if write_if_changed(full, src.render(cloud, variables), src.mode):
+            changed.append(path)
+    write_if_changed(cloud.clouds_yaml,
+                     Template('clouds.yaml').render(cloud, variables), 0o600)
+    for sub in STATE_DIRS:
+        os.makedirs(os.path.join(cloud.state, sub), exist_ok=True)
+    return changed
+
+
+# -- variables ---------------------------------------------------------------
+
+def _authtoken(cloud, user):
+    return '\n'.join([
+        'www_authenticate_uri = %s' % cloud.url('keystone'),
+        _creds(cloud, user),
+        'service_token_roles_required = true',
+        'service_type = %s' % {
+            'nova': 'compute', 'glance': 'image', 'neutron': 'network',
+            'placement': 'placement'}[user],
+    ])
+
+
+def _creds(cloud, user):
+    return '\n'.join([
+        'auth_url = %s' % cloud.url('keystone'),
+        'auth_type = password',
+        'username = %s' % user,
+        'password = %s' % cloud.s['service_password'],
+        'project_name = service',
+        'user_domain_name = Default',
+        'project_domain_name = Default',
+    ])
+
+
+def _nova_pydock(cloud):
+    """What nova.conf takes from devstack/pydock_config.py."""
+    compute = pydock_config.nova_compute() + pydock_config.nova_controller()
+    defaults = [(k, v) for sec, k, v in compute if sec == 'DEFAULT']
+    sections = pydock_config.render_ini(
+        [row for row in compute if row[0] != 'DEFAULT'])
+    return {
+        'compute_driver': pydock_config.COMPUTE_DRIVER,
+        'nova_compute_defaults': '\n'.join(
+            '%s = %s' % kv for kv in defaults
+            if kv[0] != 'compute_driver') +
+        '\nresume_guests_state_on_host_boot = true',
+        'nova_compute_sections': '\n\n'.join(
+            '[%s]\n%s' % kv for kv in sections.items()),
+        'nova_api_database': 'connection = %s\n' % cloud.db_url('nova_api'),
+        'nova_database': 'connection = %s\n' % cloud.db_url('nova'),
+    }
+
+
+def _databases(cloud):
+    return {'db_' + name: cloud.db_url(name) for name in (
+        'keystone', 'placement', 'glance', 'nova_api', 'nova', 'neutron')}
+
+
+def template_vars(cloud):
+    s, p = cloud.s, cloud.s['ports']
+    glance = dict(((sec, k), v) for sec, k, v in pydock_config.glance_api(
+        os.path.join(cloud.state, 'glance', 'layers')))
+    users = ('placement', 'glance', 'nova', 'neutron')
+    variables = {
+        'state': cloud.state, 'etc': cloud.etc, 'log_dir': cloud.log_dir,
+        'venv': cloud.venv, 'host': s['host'],
+        'cloud_name': s['name'],
+        'keystone_url': cloud.url('keystone'),
+        'glance_url': cloud.url('glance'),
+        'neutron_url': cloud.url('neutron'),
+        'transport_url': 'rabbit://pydock:%s@127.0.0.1:%d/' % (
+            s['rabbit_password'], p['amqp']),
+        'rabbit_port': p['amqp'], 'rabbit_user': 'pydock',
+        'rabbit_password': s['rabbit_password'],
+        'admin_password': s['admin_password'],
+        'glance_container_formats': glance[
+            ('image_format', 'container_formats')],
+        'glance_disk_formats': pydock_config.DISK_FORMATS,
+        'neutron_config_args': '--config-file %s/neutron/neutron.conf'
+                               % cloud.etc,
+        'physnet': s['physnet'], 'int_bridge': s['int_bridge'],
+        'phys_bridge': s['phys_bridge'],
+        'ovsdb_connection': 'unix:' + OVSDB_SOCKET,
+        'of_port': p['openflow'],
+    }
+    variables.update({'port_' + k: v for k, v in p.items()})
+    variables.update({'authtoken_' + u: _authtoken(cloud, u) for u in users})
+    variables.update({'creds_' + u: _creds(cloud, u)
+                      for u in ('nova', 'neutron')})
+    variables.update(_databases(cloud))
+    variables.update(_nova_pydock(cloud))
+    return variables

@@ -1,0 +1,239 @@
+"""What runs in the cloud: one table, SERVICES, and how a row starts.
+
+Each row is one process, started in the table's order within its stage
+(``tools/cloud down`` stops the stages in reverse):
+
+    Service(name, kind, target=..., configs=(...), ports={...},
+            health=..., env={...}, ...)
+
+* ``kind``: WSGI (gunicorn serves ``target``, the app's module, through
+  ``boot.py``), DAEMON (``boot.py`` runs ``target``, ``module:function``,
+  with ``--config-file`` for each of ``configs`` and ``--log-file
+  log/<name>.log``) or INFRA (``argv`` as given: RabbitMQ, MariaDB, ...).
+* ``configs``: the files under ``etc/`` it reads, as ``dir/file``. Each is
+  rendered from ``templates/<file>`` unless ``config.SOURCES`` says
+  otherwise; the service restarts on ``up`` when one of them changed.
+* ``ports``: name -> base port (PYDOCK_CLOUD_PORT_OFFSET is added); the
+  first is the one it serves: checked free before the start, shown by
+  ``status``. Templates and ``argv``/``env`` refer to them as
+  ``{ports[name]}`` (templates: ``${port_<name>}``).
+* ``health``: how ``up`` knows it answers: a URL path (HTTP on its first
+  port; any answer counts), ``'tcp'`` (its first port accepts), ``'unix:
+  PATH'``, or None (Nova and Neutron daemons: provisioning waits for them
+  in the services' own lists). ``timeout``: seconds it gets to answer.
+* ``argv``/``env`` strings are ``str.format`` templates over
+  ``{state} {etc} {run} {log} {venv} {offset_tag} {ports[...]}``.
+
+To add a service (a second nova-compute, nova-serialproxy, Horizon,
+Neutron's DHCP or metadata agent): add its row here, its new config
+templates to ``templates/`` (with any new ``${variables}`` in
+``config.template_vars``), and, for an API, its catalog entry in
+``provision.py``. ``up`` then writes its files, starts it after the rows
+before it, waits for its health check; ``down`` and ``status`` know it.
+"""
+import dataclasses
+import os
+
+import processes
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WSGI, DAEMON, INFRA = 'wsgi', 'daemon', 'infra'
+#: Stages: what ``down`` stops together, last stage first.
+ERLANG, BACKENDS, OPENSTACK = 0, 1, 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Service:
+    name: str
+    kind: str
+    target: str = ''
+    configs: tuple = ()
+    ports: dict = dataclasses.field(default_factory=dict)
+    health: str | None = None
+    timeout: int = 240
+    env: dict = dataclasses.field(default_factory=dict)
+    argv: tuple = ()
+    stage: int = OPENSTACK
+    #: WSGI: its own --log-file (log/<name>.log)
+    log_file: bool = False
+    #: imports nova_pydock or glance_store_layers: restarts on new code
+    loads_project: bool = False
+    #: seconds between SIGTERM and SIGKILL
+    stop_grace: int = processes.STOP_GRACE
+    #: only with this database (tools/cloud up --mariadb)
+    db: str | None = None
+
+    @property
+    def port(self):
+        """The name of the port it serves, or None."""
+        return next(iter(self.ports), None)
+
+
+RABBIT_ENV = {
+    'HOME': '{state}/rabbitmq',
+    'RABBITMQ_NODENAME': 'pydock{offset_tag}@localhost',
+    'RABBITMQ_NODE_IP_ADDRESS': '127.0.0.1',
+    'RABBITMQ_NODE_PORT': '{ports[amqp]}',
+    'RABBITMQ_DIST_PORT': '{ports[rabbit_dist]}',
+    'ERL_EPMD_PORT': '{ports[epmd]}',
+    'ERL_EPMD_ADDRESS': '127.0.0.1',
+    'RABBITMQ_MNESIA_BASE': '{state}/rabbitmq/mnesia',
+    'RABBITMQ_LOG_BASE': '{state}/rabbitmq/log',
+    'RABBITMQ_CONFIG_FILE': '{etc}/rabbitmq/rabbitmq',
+    'RABBITMQ_ENABLED_PLUGINS_FILE': '{etc}/rabbitmq/enabled_plugins',
+    'RABBITMQ_PID_FILE': '{run}/rabbit.pidfile',
+}
+MARIADB_ARGV = (
+    'mariadbd', '--user=root', '--datadir={state}/mysql',
+    '--socket={run}/mysqld.sock', '--pid-file={run}/mysqld.pidfile',
+    '--bind-address=127.0.0.1', '--port={ports[mysql]}',
+    '--innodb-buffer-pool-size=64M', '--max-connections=500',
+    '--log-error={log}/mariadb.log')
+NOVA = ('nova/nova.conf',)
+NEUTRON_SERVER = ('neutron/neutron.conf', 'neutron/ml2_conf.ini')
+#: nova-conductor/-scheduler unforked (boot.single_process_nova)
+NO_FORK = {'PYDOCK_CLOUD_NO_FORK': '1'}
+
+SERVICES = [
+    Service('epmd', INFRA, ports={'epmd': 4369}, health='tcp', timeout=30,
+            argv=('epmd', '-port', '{ports[epmd]}', '-address',
+                  '127.0.0.1'), stage=ERLANG),
+    Service('rabbitmq', INFRA, ports={'amqp': 5672, 'rabbit_dist': 25672},
+            health='tcp', timeout=120, env=RABBIT_ENV, stage=BACKENDS,
+            configs=('rabbitmq/rabbitmq.conf', 'rabbitmq/enabled_plugins'),
+            argv=('/usr/lib/rabbitmq/bin/rabbitmq-server',)),
+    Service('mariadb', INFRA, ports={'mysql': 3306}, db='mariadb',
+            health='unix:{run}/mysqld.sock', timeout=60, argv=MARIADB_ARGV,
+            stage=BACKENDS),
+    Service('keystone', WSGI, 'keystone.wsgi.api', ('keystone/keystone.conf',),
+            {'keystone': 5000}, '/v3', timeout=120,
+            env={'OS_KEYSTONE_CONFIG_DIR': '{etc}/keystone'}),
+    Service('placement', WSGI, 'placement.wsgi.api',
+            ('placement/placement.conf',), {'placement': 8778}, '/',
+            env={'OS_PLACEMENT_CONFIG_DIR': '{etc}/placement'}),
+    Service('glance-api', WSGI, 'glance.wsgi.api',
+            ('glance/glance-api.conf', 'glance/glance-api-paste.ini'),
+            {'glance': 9292}, '/', loads_project=True,
+            env={'OS_GLANCE_CONFIG_DIR': '{etc}/glance'}),
+    Service('nova-api', WSGI, 'nova.wsgi.osapi_compute',
+            NOVA + ('nova/api-paste.ini',), {'nova': 8774}, '/v2.1',
+            log_file=True, loads_project=True,
+            env={'OS_NOVA_CONFIG_DIR': '{etc}/nova',
+                 'OS_NOVA_CONFIG_FILES': 'api-paste.ini;nova.conf'}),
+    Service('neutron-api', WSGI, 'neutron.wsgi.api',
+            NEUTRON_SERVER + ('neutron/api-paste.ini',), {'neutron': 9696},
+            '/', log_file=True,
+            env={'OS_NEUTRON_CONFIG_DIR': '{etc}/neutron',
+                 'OS_NEUTRON_CONFIG_FILES': 'neutron.conf;ml2_conf.ini'}),
+    Service('nova-conductor', DAEMON, 'nova.cmd.conductor:main', NOVA,
+            env=NO_FORK),
+    Service('nova-scheduler', DAEMON, 'nova.cmd.scheduler:main', NOVA,
+            env=NO_FORK),
+    Service('nova-compute', DAEMON, 'nova.cmd.compute:main',
+            ('nova/nova-cpu.conf',), loads_project=True),
+    Service('neutron-rpc-server', DAEMON, 'neutron.cmd.server:main_rpc',
+            NEUTRON_SERVER),
+    # It sits out any grace period; its flows and ports are gone with its
+    # bridges anyway.
+    Service('neutron-openvswitch-agent', DAEMON,
+            'neutron.cmd.agents.ovs_neutron_agent:main',
+            ('neutron/neutron.conf', 'neutron/openvswitch_agent.ini'),
+            {'openflow': 6633}, stop_grace=5),
+]
+BY_NAME = {svc.name: svc for svc in SERVICES}
+NAMES = [svc.name for svc in SERVICES]
+BASE_PORTS = {k: v for svc in SERVICES for k, v in svc.ports.items()}
+STOP_GRACE = {svc.name: svc.stop_grace for svc in SERVICES}
+
+
+def enabled(settings):
+    """The rows this cloud runs (its database decides about MariaDB)."""
+    return [svc for svc in SERVICES if svc.db in (None, settings['db'])]
+
+
+def stage(settings, number):
+    return [svc for svc in enabled(settings) if svc.stage == number]
+
+
+def format_vars(cloud):
+    return {'state': cloud.state, 'etc': cloud.etc, 'run': cloud.run_dir,
+            'log': cloud.log_dir, 'venv': cloud.venv,
+            'offset_tag': cloud.s['offset'] or '',
+            'ports': cloud.s['ports']}
+
+
+def _wsgi(cloud, svc, fmt):
+    own_argv = [svc.name]
+    if svc.log_file:
+        own_argv += ['--log-file',
+                     os.path.join(cloud.log_dir, svc.name + '.log')]
+    env = {k: v.format(**fmt) for k, v in svc.env.items()}
+    env.update(PYDOCK_CLOUD_APP=svc.target,
+               PYDOCK_CLOUD_ARGV=' '.join(own_argv))
+    argv = [cloud.bin('gunicorn'), '--bind',
+            '127.0.0.1:%d' % cloud.s['ports'][svc.port],
+            '--workers', '1', '--threads', '8',
+            '--worker-class', 'gthread', '--timeout', '900',
+            '--graceful-timeout', '10', '--pythonpath', HERE,
+            '--control-socket', os.path.join(cloud.run_dir,
+                                             svc.name + '.ctl'),
+            '--name', '%s-%s' % (cloud.s['host'], svc.name)]
+    for k, v in env.items():
+        argv += ['--env', '%s=%s' % (k, v)]
+    return argv + ['boot:application'], {}
+
+
+def _daemon(cloud, svc, fmt):
+    argv = [cloud.bin('python'), os.path.join(HERE, 'boot.py'), svc.target,
+            svc.name]
+    for c in svc.configs:
+        argv += ['--config-file', os.path.join(cloud.etc, c)]
+    argv += ['--log-file', os.path.join(cloud.log_dir, svc.name + '.log')]
+    return argv, {k: v.format(**fmt) for k, v in svc.env.items()}
+
+
+def _infra(cloud, svc, fmt):
+    return ([a.format(**fmt) for a in svc.argv],
+            {k: v.format(**fmt) for k, v in svc.env.items()})
+
+
+def command(cloud, svc):
+    """(argv, environment) that start ``svc``."""
+    build = {WSGI: _wsgi, DAEMON: _daemon, INFRA: _infra}[svc.kind]
+    return build(cloud, svc, format_vars(cloud))
+
+
+def start(cloud, rows):
+    """Start the rows that are not running; returns the names started."""
+    started = []
+    for svc in rows:
+        if cloud.procs.running(svc.name):
+            continue
+        if svc.port:
+            processes.check_port_free(cloud.s['ports'][svc.port], svc.name)
+        argv, env = command(cloud, svc)
+        cloud.procs.spawn(svc.name, argv, env=env)
+        started.append(svc.name)
+    return started
+
+
+def healthy(cloud, svc):
+    """A callable that says whether ``svc`` answers, or None."""
+    if svc.health is None:
+        return None
+    if svc.health == 'tcp':
+        port = cloud.s['ports'][svc.port]
+        return lambda: processes.port_open(port)
+    if svc.health.startswith('unix:'):
+        path = svc.health[len('unix:'):].format(**format_vars(cloud))
+        return lambda: processes.port_open_unix(path)
+    url = cloud.url(svc.port) + svc.health
+    return lambda: processes.http_ready(url)
+
+
+def wait(cloud, rows):
+    """Wait until every row with a health check answers."""
+    for svc in rows:
+        check = healthy(cloud, svc)
+        if check:
+            cloud.procs.wait(svc.name, check, svc.timeout)
