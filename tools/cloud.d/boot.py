@@ -35,14 +35,15 @@ _installed = False
 
 def install_sqlite_hook():
     """WAL, busy timeout and BEGIN IMMEDIATE for every SQLite engine."""
-    global _installed
+    global _installed  # noqa: PLW0603 - once per process
     if _installed:
         return
     _installed = True
-    import sqlite3
+    # Imported here, after the service chose its concurrency backend.
+    import sqlite3  # noqa: PLC0415
 
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
+    from sqlalchemy import event  # noqa: PLC0415
+    from sqlalchemy.engine import Engine  # noqa: PLC0415
 
     @event.listens_for(Engine, 'connect')
     def _on_connect(dbapi_connection, connection_record):
@@ -84,7 +85,7 @@ def single_process_nova():
     (about 120 MB each); nova-compute already runs unforked
     (``no_fork=True``). One node needs no more than one process each.
     """
-    from nova import service
+    from nova import service  # noqa: PLC0415 - nova-* daemons only
 
     serve = service.serve
 

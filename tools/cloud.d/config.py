@@ -157,8 +157,8 @@ def _databases(cloud):
 
 def template_vars(cloud):
     s, p = cloud.s, cloud.s['ports']
-    glance = dict(((sec, k), v) for sec, k, v in pydock_config.glance_api(
-        os.path.join(cloud.state, 'glance', 'layers')))
+    glance = {(sec, k): v for sec, k, v in pydock_config.glance_api(
+        os.path.join(cloud.state, 'glance', 'layers'))}
     users = ('placement', 'glance', 'nova', 'neutron')
     variables = {
         'state': cloud.state, 'etc': cloud.etc, 'log_dir': cloud.log_dir,

@@ -81,6 +81,7 @@ def ensure_engine_and_ovs(cloud):
     cloud.save()
     return ', '.join(notes)
 
+
 def stop_shared(cloud):
     """Stop the engine / OVS if this cloud started them and nothing
     else uses them now (no container, no bridge left)."""
@@ -110,12 +111,14 @@ def stop_shared(cloud):
     cloud.save()
     return said
 
+
 def ensure_venv(cloud):
     # Several clouds (a developer's, the e2e test's) may share the venv.
     os.makedirs(os.path.dirname(cloud.venv), exist_ok=True)
     with open(cloud.venv + '.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         return _ensure_venv(cloud)
+
 
 def _ensure_venv(cloud):
     stamp = os.path.join(cloud.venv, '.pydock-cloud-requirements')
@@ -164,7 +167,7 @@ PROJECT_FILES = ['setup.py', 'setup.cfg', 'README.md', 'nova_pydock',
 
 def _is_git():
     return subprocess.run(['git', '-C', ROOT, 'rev-parse', 'HEAD'],
-                          capture_output=True).returncode == 0
+                          check=False, capture_output=True).returncode == 0
 
 
 def source_digest(worktree=False):

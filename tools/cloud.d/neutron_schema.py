@@ -10,9 +10,8 @@ heads`` so that later upgrades start from the right revision.
 """
 import sys
 
-import sqlalchemy
-
 from neutron.db.migration.models import head
+import sqlalchemy
 
 
 def main():

@@ -30,8 +30,8 @@ def info(text):
 
 def run(argv, check=True, env=None, timeout=900, input=None):  # noqa: A002
     """Run a command; on failure raise CloudError with its output."""
-    res = subprocess.run(argv, capture_output=True, text=True, env=env,
-                         timeout=timeout, input=input)
+    res = subprocess.run(argv, check=False, capture_output=True, text=True,
+                         env=env, timeout=timeout, input=input)
     if check and res.returncode != 0:
         raise CloudError('%s failed (exit %d):\n%s%s' % (
             ' '.join(argv), res.returncode, res.stdout[-3000:],
