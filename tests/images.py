@@ -12,8 +12,9 @@ import tarfile
 import tempfile
 import uuid
 
-import busybox_image
 import docker
+
+import busybox_image
 
 BASE_REPOSITORY = 'pydock-test/busybox'
 #: The recipe's ``docker save`` step, under the name the tests use.

@@ -34,15 +34,7 @@ class DevstackPluginTest(testtools.TestCase):
         if not shutil.which('shellcheck'):
             if os.geteuid() != 0 or not os.path.exists('/usr/bin/apt-get'):
                 self.skipTest('shellcheck is not installed')
-            env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
-            for cmd in (['apt-get', 'install', '-y', '-q',
-                         '--no-install-recommends', 'shellcheck'],):
-                if subprocess.run(cmd, check=False, capture_output=True,
-                                  env=env).returncode != 0:
-                    subprocess.run(['apt-get', 'update', '-q'], check=False,
-                                   capture_output=True, env=env)
-                    subprocess.run(cmd, check=False, capture_output=True,
-                                   env=env)
+            sh([os.path.join(ROOT, 'tools', 'lib', 'apt.sh'), 'shellcheck'])
         res = sh(['shellcheck', '-x',
                   os.path.join(DEVSTACK, 'plugin.sh'),
                   os.path.join(DEVSTACK, 'settings'),

@@ -45,8 +45,8 @@ from sqlalchemy import exc as sqla_exc
 from vif_plug_ovs import privsep as ovs_privsep
 
 from nova_pydock.network import privsep as pydock_privsep
-from tests import images
 import sqlite_pool
+from tests import images
 
 CHUNK = 64 * 1024
 

@@ -28,8 +28,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'devstack'))
 sys.path.insert(0, os.path.join(ROOT, 'tools', 'lib'))
-import busybox_image  # noqa: E402
 import pydock_config  # noqa: E402
+
+import busybox_image  # noqa: E402
 
 SERVICES = [
     # user, service type, name, path

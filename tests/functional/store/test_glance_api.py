@@ -17,10 +17,10 @@ import fixtures
 from glanceclient import client as glance_client
 import testtools
 
+import docker_archives as archives
 from tests import engine
 from tests import images
 from tests.functional.store import glance_api
-import docker_archives as archives
 
 
 def layer_digests(path):

@@ -10,8 +10,8 @@ import time
 from glance_store import exceptions
 from glance_store import multi_backend
 
-from glance_store_layers import store as layers_store
 import docker_archives as archives
+from glance_store_layers import store as layers_store
 from tests.unit.store import base
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(

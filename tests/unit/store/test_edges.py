@@ -9,8 +9,8 @@ import tracemalloc
 from glance_store import exceptions
 from glance_store import multi_backend
 
-from glance_store_layers import blobstore
 import docker_archives as archives
+from glance_store_layers import blobstore
 from tests.unit.store import base
 from tests.unit.store import test_store
 

@@ -6,8 +6,8 @@ from glance_store import capabilities
 from glance_store import exceptions
 import testtools
 
-from glance_store_layers import store as layers_store
 import docker_archives as archives
+from glance_store_layers import store as layers_store
 from tests.unit.store import base
 
 

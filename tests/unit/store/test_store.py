@@ -13,9 +13,9 @@ from glance_store import multi_backend
 from glance_store.tests.unit import test_store_capabilities
 import stevedore
 
+import docker_archives as archives
 from glance_store_layers import report
 from glance_store_layers import store as layers_store
-import docker_archives as archives
 from tests.unit.store import base
 
 

@@ -6,8 +6,8 @@ import tarfile
 
 import testtools
 
-from glance_store_layers import tarsplit
 import docker_archives as archives
+from glance_store_layers import tarsplit
 
 
 class RecordingSink:
