@@ -20,7 +20,6 @@ def from_engine(details, stats, nic_counters=()):
         'started_at': state.get('StartedAt'),
         'restart_count': details.get('RestartCount', 0),
         'memory_limit_bytes': host_config.get('Memory') or None,
-        'nano_cpus': host_config.get('NanoCpus') or None,
     }
     if stats:
         cpu = stats.get('cpu_stats') or {}

@@ -222,13 +222,12 @@ class EngineClient:
 
     @_engine_call(retry=False)
     def create_container(self, name, image, command, hostname, labels,
-                         host_config, entrypoint=None, environment=None):
+                         host_config):
         config = self.api.create_host_config(**host_config)
         created = self.api.create_container(
             image=image, command=command, hostname=hostname, labels=labels,
-            name=name, host_config=config, entrypoint=entrypoint,
-            environment=environment, network_disabled=False, detach=True,
-            tty=False, stdin_open=False)
+            name=name, host_config=config, network_disabled=False,
+            detach=True, tty=False, stdin_open=False)
         return created['Id']
 
     @_engine_call(retry=False)
@@ -328,15 +327,16 @@ class EngineClient:
 
     @_engine_call(retry=True)
     def wait_stopped(self, name, timeout):
-        """Wait up to ``timeout`` seconds for the container to exit."""
-        deadline = time.monotonic() + timeout
-        while True:
-            state = self.api.inspect_container(name)['State']
-            if not state.get('Running'):
-                return state
-            if time.monotonic() >= deadline:
-                return state
-            time.sleep(0.1)
+        """Wait up to ``timeout`` seconds for the container to exit.
+
+        The engine answers once the container is not running (at once if
+        it already is not). Returns whether it exited in time.
+        """
+        try:
+            self.api.wait(name, timeout=max(timeout, 0.1))
+        except requests.exceptions.ReadTimeout:
+            return False
+        return True
 
 
 class _EventStream:

@@ -1,6 +1,4 @@
 """Names, labels and engine-state mapping of instance containers."""
-import fnmatch
-
 from nova import context
 from nova.compute import power_state
 from nova.compute import task_states
@@ -9,6 +7,7 @@ from nova.tests.unit import fake_instance
 import testtools
 
 from nova_pydock import container
+from nova_pydock import migration
 
 
 class TestPowerStates(testtools.TestCase):
@@ -74,19 +73,5 @@ class TestNamesAndLabels(testtools.TestCase):
         self.assertTrue(container.is_instance_name(
             '/' + container.name_for(instance)))
         for kept in (container.spawning_name_for(instance),
-                     container.resize_source_name_for(instance)):
+                     migration.resize_source_name_for(instance)):
             self.assertFalse(container.is_instance_name('/' + kept))
-        repository, tag = container.resize_image_for(instance)
-        self.assertEqual('pydock-resize', repository)
-        self.assertTrue(tag.startswith(instance.uuid + '-'))
-        # Each resize gets a tag of its own, all matched by the pattern.
-        self.assertNotEqual(tag, container.resize_image_for(instance)[1])
-        self.assertTrue(fnmatch.fnmatch(
-            '%s:%s' % (repository, tag),
-            container.resize_images_of(instance)))
-        self.assertTrue(container.is_resize_image_of(
-            instance, '%s:%s' % (repository, tag)))
-        other = fake_instance.fake_instance_obj(context.get_admin_context())
-        for ref in ('pydock-glance:%s' % instance.uuid,
-                    '%s:%s' % container.resize_image_for(other)):
-            self.assertFalse(container.is_resize_image_of(instance, ref))
