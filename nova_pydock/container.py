@@ -12,8 +12,11 @@ from nova import exception
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
+from oslo_log import log as logging
 
 from nova_pydock import engine as engine_client
+
+LOG = logging.getLogger(__name__)
 
 LABEL_INSTANCE = 'org.openstack.nova.instance-uuid'
 LABEL_NAME = 'org.openstack.nova.instance-name'
@@ -68,6 +71,23 @@ def labels_for(instance, host):
 def host_filter(host):
     """Label filter that selects the containers of one compute host."""
     return {LABEL_HOST: host}
+
+
+def remove_interrupted_spawns(engine, listed):
+    """Remove half-made containers among ``listed`` (the engine's list).
+
+    Returns how many of the others are in each engine state.
+    """
+    states = {}
+    for found in listed:
+        name = found['Names'][0].lstrip('/')
+        if name.endswith(SPAWNING_SUFFIX):
+            LOG.warning('Removing container %s left by an interrupted spawn',
+                        name)
+            engine.remove_container(found['Id'])
+            continue
+        states[found['State']] = states.get(found['State'], 0) + 1
+    return states
 
 
 def cached_network_info(instance):

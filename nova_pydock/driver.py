@@ -8,17 +8,15 @@ resources (:mod:`nova_pydock.host`), the flavor mapping
 (:mod:`nova_pydock.flavor`) and the network plumbing
 (:mod:`nova_pydock.network`) each live in a module of their own.
 """
-import shlex
-
 from nova import exception
 from nova import objects
-from nova.compute import task_states
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
 from oslo_utils import excutils
 
 from nova_pydock import blockdev
+from nova_pydock import boot
 from nova_pydock import conf as pydock_conf
 from nova_pydock import container
 from nova_pydock import diagnostics
@@ -72,15 +70,8 @@ class PyDockDriver(driver.ComputeDriver):
             CONF.pydock.blkio_devices, self._host.data_root(refresh=True))
         LOG.info('quota:disk_* throttles apply to %s',
                  ', '.join(self._blkio_devices) or 'no device (refused)')
-        states = {}
-        for found in self._own_containers():
-            name = found['Names'][0].lstrip('/')
-            if name.endswith(container.SPAWNING_SUFFIX):
-                LOG.warning('Removing container %s left by an interrupted '
-                            'spawn', name)
-                self._engine.remove_container(found['Id'])
-                continue
-            states[found['State']] = states.get(found['State'], 0) + 1
+        states = container.remove_interrupted_spawns(
+            self._engine, self._own_containers())
         LOG.info('Containers of host %(host)s on the engine: %(states)s',
                  {'host': self._hostname, 'states': states or 'none'})
         self._follow_lifecycle()
@@ -145,18 +136,15 @@ class PyDockDriver(driver.ComputeDriver):
     # -- instances ----------------------------------------------------------
 
     def list_instances(self):
-        return [c['Labels'][container.LABEL_NAME]
-                for c in self._own_containers()
-                if not self._is_provisional(c)]
+        return self._listed(container.LABEL_NAME)
 
     def list_instance_uuids(self):
-        return [c['Labels'][container.LABEL_INSTANCE]
-                for c in self._own_containers()
-                if not self._is_provisional(c)]
+        return self._listed(container.LABEL_INSTANCE)
 
-    @staticmethod
-    def _is_provisional(found):
-        return not container.is_instance_name(found['Names'][0])
+    def _listed(self, label):
+        """Label ``label`` of each instance's own container of this host."""
+        return [found['Labels'][label] for found in self._own_containers()
+                if container.is_instance_name(found['Names'][0])]
 
     def instance_exists(self, instance):
         return self.container_of(instance).exists()
@@ -173,7 +161,10 @@ class PyDockDriver(driver.ComputeDriver):
         if block_device_info and block_device_info.get('block_device_mapping'):
             raise NotImplementedError('nova-pydock does not attach volumes')
         image, _ = self._images.ensure(context, image_meta)
-        made = self._create(instance, image_meta, image)
+        made = self.create_container(
+            instance, container.spawning_name_for(instance),
+            images.reference(image_meta.id),
+            images.command_for(image_meta, image))
         try:
             made.rename(container.name_for(instance))
             if power_on:
@@ -186,24 +177,6 @@ class PyDockDriver(driver.ComputeDriver):
         LOG.info('Container %s created%s', made.name,
                  ' and running' if power_on else ' (not started)',
                  instance=instance)
-
-    def _create(self, instance, image_meta, image):
-        """A container under its spawning name, with the image's command
-        or the one of image property ``os_command_line``."""
-        config = image.get('Config') or {}
-        command = None
-        properties = image_meta.properties
-        if properties.obj_attr_is_set('os_command_line'):
-            command = shlex.split(properties.os_command_line)
-        if not (command or config.get('Cmd') or config.get('Entrypoint')):
-            raise exception.ImageUnacceptable(
-                image_id=image_meta.id,
-                reason='the image has no command: give it CMD or '
-                       'ENTRYPOINT, or set the image property '
-                       'os_command_line')
-        return self.create_container(instance,
-                                     container.spawning_name_for(instance),
-                                     images.reference(image_meta.id), command)
 
     def create_container(self, instance, name, image_ref, command=None):
         """A container of the instance's flavor; ``command=None`` keeps
@@ -218,55 +191,11 @@ class PyDockDriver(driver.ComputeDriver):
                                               self._blkio_devices)
 
     def _start(self, guest, network_info, first_boot=False):
-        """Start the container, plumb its network, check it stays up.
-
-        The container's network namespace is born with its process, so
-        every start plugs the ports again, after removing what the last
-        run left on the host side (an OVS port row of a dead veth keeps
-        Open vSwitch on the deleted device, whether the container stopped
-        through Nova, crashed, or went down with the engine). On the first
-        boot the driver waits for Neutron's ``network-vif-plugged`` events,
-        as libvirt does.
-        """
-        instance = guest.instance
-        guest.start()
-        if network_info and not first_boot:
-            self._network.unplug(instance, network_info, ignore_errors=True)
-        if network_info:
-            events = (network_api.vif_plugged_events(network_info)
-                      if first_boot and CONF.vif_plugging_timeout else [])
-            try:
-                with self.virtapi.wait_for_instance_event(
-                        instance, events, timeout=CONF.vif_plugging_timeout,
-                        error_callback=self._neutron_failed_callback):
-                    self._plug(guest, network_info)
-            except exception.InstanceEventTimeout as exc:
-                if CONF.vif_plugging_is_fatal:
-                    raise exception.VirtualInterfaceCreateException() from exc
-                LOG.warning('Neutron did not confirm the ports in time; '
-                            'going on ([DEFAULT] vif_plugging_is_fatal is '
-                            'false)', instance=instance)
-            except Exception:
-                # A process that died at once takes its namespace along:
-                # report why it died, not that plugging failed.
-                with excutils.save_and_reraise_exception() as ctx:
-                    guest.inspect()
-                    if not guest.running:
-                        ctx.reraise = False
-                        raise guest.exited_at_start() from None
-        guest.watch_startup(CONF.pydock.startup_check_seconds)
+        boot.start(guest, network_info, self._network, self.virtapi,
+                   first_boot)
 
     def _plug(self, guest, network_info):
-        guest.inspect()
-        self._network.plug(guest.instance, network_info, guest.netns,
-                           resolv_conf_path=guest.resolv_conf_path)
-
-    @staticmethod
-    def _neutron_failed_callback(event_name, instance):
-        LOG.error('Neutron reported failure on event %s', event_name,
-                  instance=instance)
-        if CONF.vif_plugging_is_fatal:
-            raise exception.VirtualInterfaceCreateException()
+        boot.plug(guest, network_info, self._network)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
@@ -451,19 +380,7 @@ class PyDockDriver(driver.ComputeDriver):
         except exception.InstanceNotFound as exc:
             raise exception.InstanceNotRunning(
                 instance_id=instance.uuid) from exc
-        update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
-        ref = images.reference(image_id)
-        guest.commit(images.REPOSITORY, image_id)
-        try:
-            update_task_state(task_state=task_states.IMAGE_UPLOADING,
-                              expected_state=task_states.IMAGE_PENDING_UPLOAD)
-            LOG.info('Uploading snapshot %s to Glance', image_id,
-                     instance=instance)
-            self._images.upload_snapshot(context, image_id, ref, {})
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                self._engine.remove_image(ref)
-        LOG.info('Snapshot %s uploaded', image_id, instance=instance)
+        self._images.snapshot(context, guest, image_id, update_task_state)
 
     def cache_image(self, context, image_id):
         meta = objects.ImageMeta.from_image_ref(context,
@@ -472,11 +389,7 @@ class PyDockDriver(driver.ComputeDriver):
         return self._images.ensure(context, meta)[1]
 
     def manage_image_cache(self, context, all_instances):
-        in_use = {inst.image_ref for inst in all_instances
-                  if inst.host == self._hostname}
-        for found in self._own_containers():
-            image = found.get('Image', '')
-            if image.startswith(images.REPOSITORY + ':'):
-                in_use.add(image.split(':', 1)[1])
+        in_use = images.in_use(all_instances, self._hostname,
+                               self._own_containers())
         min_age = CONF.image_cache.remove_unused_original_minimum_age_seconds
         self._images.prune(in_use, min_age)

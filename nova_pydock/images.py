@@ -8,12 +8,15 @@ tagged ``pydock-glance:<image id>``; the tag's time is refreshed when the
 image is used (at most once a minute: a re-tag is an engine call on the
 spawn path) so the image cache manager can tell when it was last needed.
 """
+import shlex
 import time
 
 from nova import exception
+from nova.compute import task_states
 from nova.image import glance
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
+from oslo_utils import excutils
 from oslo_utils import timeutils
 
 from nova_pydock import archive
@@ -48,6 +51,37 @@ def check_formats(image_meta):
             reason='nova-pydock runs docker images only: container_format '
                    'must be "docker" and disk_format "raw", not %r/%r'
                    % (container_format or None, disk_format or None))
+
+
+def command_for(image_meta, image):
+    """The command of a new container of ``image``: image property
+    ``os_command_line`` if set, else None (the image's CMD/ENTRYPOINT).
+
+    :raises nova.exception.ImageUnacceptable: the image has no command.
+    """
+    config = image.get('Config') or {}
+    command = None
+    properties = image_meta.properties
+    if properties.obj_attr_is_set('os_command_line'):
+        command = shlex.split(properties.os_command_line)
+    if not (command or config.get('Cmd') or config.get('Entrypoint')):
+        raise exception.ImageUnacceptable(
+            image_id=image_meta.id,
+            reason='the image has no command: give it CMD or '
+                   'ENTRYPOINT, or set the image property '
+                   'os_command_line')
+    return command
+
+
+def in_use(instances, host, listed):
+    """Glance image IDs compute host ``host`` needs: those its instances
+    were built from and those its containers (``listed``) run."""
+    used = {inst.image_ref for inst in instances if inst.host == host}
+    for found in listed:
+        image = found.get('Image', '')
+        if image.startswith(REPOSITORY + ':'):
+            used.add(image.split(':', 1)[1])
+    return used
 
 
 class _Progress:
@@ -142,18 +176,30 @@ class ImageCache:
                  '%(secs).1fs', {'id': image_id, 'bytes': progress.sent,
                                  'secs': progress.elapsed})
 
-    def upload_snapshot(self, context, image_id, engine_ref, metadata):
-        """Stream ``docker save`` of ``engine_ref`` into a Glance image.
+    def snapshot(self, context, guest, image_id, update_task_state):
+        """Commit container ``guest``; stream ``docker save`` into Glance.
 
-        The image API hands ``data`` to python-glanceclient, which reads
-        it like a file.
+        The image API hands the archive to python-glanceclient, which
+        reads it like a file. A failed upload removes the commit.
         """
-        metadata = dict(metadata, container_format=CONTAINER_FORMAT,
-                        disk_format=DISK_FORMAT)
-        chunks = self._engine.save_image(engine_ref)
-        self.image_api.update(context, image_id, metadata,
-                              data=archive.ChunkReader(chunks),
-                              purge_props=False)
+        update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
+        ref = reference(image_id)
+        guest.commit(REPOSITORY, image_id)
+        try:
+            update_task_state(task_state=task_states.IMAGE_UPLOADING,
+                              expected_state=task_states.IMAGE_PENDING_UPLOAD)
+            LOG.info('Uploading snapshot %s to Glance', image_id,
+                     instance=guest.instance)
+            metadata = {'container_format': CONTAINER_FORMAT,
+                        'disk_format': DISK_FORMAT}
+            chunks = self._engine.save_image(ref)
+            self.image_api.update(context, image_id, metadata,
+                                  data=archive.ChunkReader(chunks),
+                                  purge_props=False)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._engine.remove_image(ref)
+        LOG.info('Snapshot %s uploaded', image_id, instance=guest.instance)
 
     def prune(self, images_in_use, min_age_seconds):
         """Remove cached images unused for ``min_age_seconds``.

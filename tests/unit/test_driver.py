@@ -161,6 +161,29 @@ class TestDestroy(fake_engine.DriverTestCase):
             self.instance, [], ignore_errors=True)
 
 
+class TestStart(fake_engine.DriverTestCase):
+
+    def test_exit_while_plugging_is_reported_as_the_exit(self):
+        self.engine.add(self.name, 'exited')
+
+        def process_dies(*args, **kwargs):
+            self.engine.containers[self.name]['State'].update(
+                Status='exited', Running=False, ExitCode=3)
+            raise OSError('no such namespace')
+
+        self.network.plug.side_effect = process_dies
+        exc = self.assertRaises(container.ContainerExitedAtStart,
+                                self.driver.power_on, self.context,
+                                self.instance, [{'id': 'port-1'}])
+        self.assertIn('code 3', exc.format_message())
+
+    def test_plug_failure_of_running_container_is_raised(self):
+        self.engine.add(self.name, 'exited')
+        self.network.plug.side_effect = OSError('plug failed')
+        self.assertRaises(OSError, self.driver.power_on, self.context,
+                          self.instance, [{'id': 'port-1'}])
+
+
 class TestDriverHost(testtools.TestCase):
 
     def setUp(self):
