@@ -13,6 +13,7 @@ from docker import errors as docker_errors
 from nova import exception
 from oslo_log import log as logging
 import requests
+from urllib3 import exceptions as urllib3_errors
 
 LOG = logging.getLogger(__name__)
 
@@ -60,6 +61,17 @@ def _is_transient(exc):
         return True
     return (isinstance(exc, docker_errors.APIError)
             and exc.status_code in _TRANSIENT_STATUS)
+
+
+def _is_read_timeout(exc):
+    """Whether a request's answer did not come in time.
+
+    requests reports a timeout before the headers as ReadTimeout, and one
+    while it reads a chunked body (the engine's wait answers its headers at
+    once) as a ConnectionError around urllib3's ReadTimeoutError.
+    """
+    return isinstance(exc, requests.exceptions.ReadTimeout) or any(
+        isinstance(arg, urllib3_errors.ReadTimeoutError) for arg in exc.args)
 
 
 def _engine_call(retry, subject='container'):
@@ -334,7 +346,9 @@ class EngineClient:
         """
         try:
             self.api.wait(name, timeout=max(timeout, 0.1))
-        except requests.exceptions.ReadTimeout:
+        except requests.exceptions.RequestException as exc:
+            if not _is_read_timeout(exc):
+                raise
             return False
         return True
 

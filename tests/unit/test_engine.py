@@ -8,6 +8,7 @@ import fixtures
 from nova import exception
 import requests
 import testtools
+from urllib3 import exceptions as urllib3_errors
 
 from nova_pydock import engine
 
@@ -83,3 +84,27 @@ class TestCallLog(testtools.TestCase):
                          r'Engine call start\(nova-1\) answered in '
                          r'\d+\.\d{3}s')
         self.assertEqual(1, log.output.count('answered'))
+
+
+class TestWaitStopped(testtools.TestCase):
+    """A wait that times out is an answer; a lost engine is not."""
+
+    def setUp(self):
+        super().setUp()
+        self.client = engine.EngineClient('unix:///x.sock', 5, retries=0)
+        self.client._api = mock.Mock()
+
+    def test_timeouts_before_and_after_the_headers(self):
+        for timeout in (
+                requests.exceptions.ReadTimeout('no answer'),
+                requests.exceptions.ConnectionError(
+                    urllib3_errors.ReadTimeoutError(None, None, 'read'))):
+            self.client._api.wait.side_effect = timeout
+            self.assertFalse(self.client.wait_stopped('c', 2))
+        self.client._api.wait.assert_called_with('c', timeout=2)
+
+    def test_lost_engine_is_hypervisor_unavailable(self):
+        self.client._api.wait.side_effect = (
+            requests.exceptions.ConnectionError('refused'))
+        self.assertRaises(exception.HypervisorUnavailable,
+                          self.client.wait_stopped, 'c', 2)
