@@ -90,14 +90,6 @@ def remove_interrupted_spawns(engine, listed):
     return states
 
 
-def cached_network_info(instance):
-    """The ports Nova last knew of, for calls that get no network_info."""
-    if (not instance.obj_attr_is_set('info_cache')
-            or instance.info_cache is None):
-        return []
-    return instance.info_cache.network_info or []
-
-
 def power_state_of(engine_state, instance=None):
     """Nova power state for an engine ``State`` dict.
 

@@ -271,7 +271,7 @@ class PyDockDriver(driver.ComputeDriver):
         the next start.
         """
         self._inspected(instance).stop(timeout)
-        network_info = container.cached_network_info(instance)
+        network_info = network_api.cached_network_info(instance)
         if network_info:
             self._network.unplug(instance, network_info, ignore_errors=True)
 

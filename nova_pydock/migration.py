@@ -19,6 +19,7 @@ from oslo_serialization import jsonutils
 from nova_pydock import container
 from nova_pydock import engine as engine_client
 from nova_pydock import flavor as flavor_mapping
+from nova_pydock.network import api as network_api
 
 LOG = logging.getLogger(__name__)
 
@@ -180,7 +181,7 @@ class Resize:
             self._remove_image(instance, image_ref)
             if instance.vm_state == vm_states.ACTIVE:
                 self._compute.power_on(
-                    None, instance, container.cached_network_info(instance))
+                    None, instance, network_api.cached_network_info(instance))
             raise refuse('could not keep container %s for a new one: %s'
                          % (container.name_for(instance),
                             exc.format_message())) from exc
