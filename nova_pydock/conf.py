@@ -71,6 +71,14 @@ INSTANCE_OPTS = [
         default=64 * 1024, min=1024,
         help='Upper bound on what get_console_output returns: the most '
              'recent bytes of the container\'s log.'),
+    cfg.FloatOpt(
+        'console_send_timeout',
+        default=30.0, min=1,
+        help='Seconds a serial console client may leave the server\'s '
+             'output unread before its session is ended (and the shell '
+             'started for it). A client that never reads loses its own '
+             'session; other consoles and nova-compute never wait for it. '
+             'Consoles are enabled by ``[serial_console] enabled``.'),
     cfg.IntOpt(
         'pids_limit',
         default=1024, min=16,

@@ -18,6 +18,7 @@ from oslo_utils import excutils
 from nova_pydock import blockdev
 from nova_pydock import boot
 from nova_pydock import conf as pydock_conf
+from nova_pydock import console as serial_console
 from nova_pydock import container
 from nova_pydock import diagnostics
 from nova_pydock import engine as engine_client
@@ -51,6 +52,7 @@ class PyDockDriver(driver.ComputeDriver):
         self._network = network_api.ContainerNetwork()
         self._lifecycle = None
         self._resize = migration.Resize(self, self._engine)
+        self._consoles = serial_console.SerialConsoles(self._engine)
         # The compute host this driver serves, bound once: Nova builds the
         # driver while ``[DEFAULT] host`` names its service, and passes the
         # same name to init_host. Several services in one process (Nova's
@@ -75,6 +77,7 @@ class PyDockDriver(driver.ComputeDriver):
         LOG.info('Containers of host %(host)s on the engine: %(states)s',
                  {'host': self._hostname, 'states': states or 'none'})
         self._follow_lifecycle()
+        self._consoles.start(host)
 
     def _follow_lifecycle(self):
         if self._lifecycle is not None:
@@ -86,7 +89,8 @@ class PyDockDriver(driver.ComputeDriver):
         self._lifecycle.start()
 
     def cleanup_host(self, host):
-        """Stop following container events (the service is stopping)."""
+        """Stop following container events and serving consoles."""
+        self._consoles.stop()
         if self._lifecycle is not None:
             self._lifecycle.stop()
             self._lifecycle = None
@@ -183,7 +187,8 @@ class PyDockDriver(driver.ComputeDriver):
         the image's own."""
         return container.Container.create(
             self._engine, instance, name, image_ref, command, self._hostname,
-            self.host_config(instance.flavor), self._lifecycle)
+            self.host_config(instance.flavor), self._lifecycle,
+            terminal=self._consoles.wants_terminal(image_ref, command))
 
     def host_config(self, flavor):
         """The engine's limits and security profile for ``flavor``."""
@@ -205,6 +210,7 @@ class PyDockDriver(driver.ComputeDriver):
         hands the instance back (a resize reverted on this engine): the
         container's writable layer is that disk.
         """
+        self._consoles.disconnect(instance)
         if destroy_disks:
             self._remove(instance, network_info)
             return
@@ -355,6 +361,11 @@ class PyDockDriver(driver.ComputeDriver):
         limit = CONF.pydock.console_log_max_bytes
         # Lines are at least one byte: this many lines always cover limit.
         return self._inspected(instance).logs(limit)[-limit:]
+
+    def get_serial_console(self, context, instance):
+        """Where nova-serialproxy connects for the server's console."""
+        self._inspected(instance)
+        return self._consoles.console_for(instance)
 
     def get_diagnostics(self, instance):
         guest = self._inspected(instance)

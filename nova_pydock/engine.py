@@ -6,7 +6,10 @@ and translation of engine errors into Nova exceptions by HTTP status code
 and exception type, never by message text. No other module imports the SDK.
 """
 import functools
+import json
+import socket
 import time
+from urllib import parse as urlparse
 
 import docker
 from docker import errors as docker_errors
@@ -234,12 +237,14 @@ class EngineClient:
 
     @_engine_call(retry=False)
     def create_container(self, name, image, command, hostname, labels,
-                         host_config):
+                         host_config, terminal=False):
+        """``terminal``: the process gets a terminal and an open stdin,
+        for a console to attach to (``docker run -it``)."""
         config = self.api.create_host_config(**host_config)
         created = self.api.create_container(
             image=image, command=command, hostname=hostname, labels=labels,
             name=name, host_config=config, network_disabled=False,
-            detach=True, tty=False, stdin_open=False)
+            detach=True, tty=terminal, stdin_open=terminal)
         return created['Id']
 
     @_engine_call(retry=False)
@@ -337,6 +342,91 @@ class EngineClient:
                 api.close()
             raise EngineUnavailable(url=self.url, reason=str(exc)) from exc
 
+    # -- consoles ---------------------------------------------------------
+
+    def attach(self, name):
+        """A byte stream to the terminal of a container's process."""
+        return self._upgrade(
+            '/containers/%s/attach' % urlparse.quote(name),
+            {'stream': 1, 'stdin': 1, 'stdout': 1, 'stderr': 1}, None, name)
+
+    @_engine_call(retry=False)
+    def exec_terminal(self, name, argv, environment=None):
+        """Start ``argv`` in a container with a terminal of its own.
+
+        Returns ``(exec id, EngineStream)``. The process keeps the
+        container's user, capabilities, security profile, cgroup and
+        namespaces; ``docker exec`` gives it nothing more.
+        """
+        created = self.api.exec_create(name, argv, stdin=True, tty=True,
+                                       environment=environment)
+        stream = self._upgrade('/exec/%s/start' % created['Id'], {},
+                               {'Detach': False, 'Tty': True}, name)
+        return created['Id'], stream
+
+    @_engine_call(retry=True)
+    def exec_state(self, exec_id):
+        """``docker exec inspect``: ``Running``, ``ExitCode``, ``Pid``."""
+        return self.api.exec_inspect(exec_id)
+
+    @_engine_call(retry=False)
+    def exec_run(self, name, argv):
+        """Run ``argv`` in a container to its end: (exit code, output)."""
+        created = self.api.exec_create(name, argv)
+        output = self.api.exec_start(created['Id'])
+        return self.api.exec_inspect(created['Id'])['ExitCode'], output
+
+    @_engine_call(retry=True)
+    def file_exists(self, name, path):
+        """Whether ``path`` exists in a container's file system."""
+        response = self.api.head(
+            self.api._url('/containers/{0}/archive', name),
+            params={'path': path})
+        if response.status_code == 404:
+            # The container exists (or the engine says so with a 404 of
+            # its own, translated like any other call's).
+            self.api.inspect_container(name)
+            return False
+        self.api._raise_for_status(response)
+        return True
+
+    def _upgrade(self, path, query, body, name):
+        """POST ``path`` and take over the connection as a byte stream.
+
+        Done here rather than through the SDK's hijacked socket, which
+        loses whatever the engine sent along with the response headers
+        (a shell's first prompt).
+        """
+        if not self.url.startswith('unix://'):
+            raise EngineError(call='attach', reason='consoles need a unix '
+                              'socket engine_url, not %s' % self.url)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self._timeout)
+        try:
+            sock.connect(self.url[len('unix://'):])
+            payload = json.dumps(body).encode() if body is not None else b''
+            sock.sendall((
+                'POST /v%s%s?%s HTTP/1.1\r\nHost: engine\r\n'
+                'Connection: Upgrade\r\nUpgrade: tcp\r\n'
+                'Content-Type: application/json\r\nContent-Length: %d'
+                '\r\n\r\n' % (self.api.api_version, path,
+                                urlparse.urlencode(query), len(payload))
+            ).encode() + payload)
+            status, reason, rest = _read_response_head(sock)
+        except OSError as exc:
+            sock.close()
+            raise EngineUnavailable(url=self.url, reason=str(exc)) from exc
+        if status in (101, 200):
+            sock.settimeout(None)
+            return EngineStream(sock, rest)
+        sock.close()
+        reason = _error_message(rest) or reason
+        if status == 404:
+            raise ContainerNotFound(name=name)
+        if status == 409:
+            raise ContainerConflict(name=name, call='attach', reason=reason)
+        raise EngineError(call='attach', reason='%s %s' % (status, reason))
+
     @_engine_call(retry=True)
     def wait_stopped(self, name, timeout):
         """Wait up to ``timeout`` seconds for the container to exit.
@@ -351,6 +441,48 @@ class EngineClient:
                 raise
             return False
         return True
+
+
+_MAX_HEAD = 64 * 1024
+
+
+def _read_response_head(sock):
+    """(status, reason, bytes after the head) of an HTTP response."""
+    data = b''
+    while b'\r\n\r\n' not in data:
+        chunk = sock.recv(4096)
+        if not chunk or len(data) > _MAX_HEAD:
+            raise OSError('the engine closed the connection in its answer')
+        data += chunk
+    head, rest = data.split(b'\r\n\r\n', 1)
+    status_line = head.split(b'\r\n', 1)[0].decode('latin-1').split(' ', 2)
+    return int(status_line[1]), ''.join(status_line[2:]), rest
+
+
+def _error_message(body):
+    """The ``message`` of an engine error body (JSON), if it has come."""
+    try:
+        return json.loads(body.decode('utf-8', 'replace'))['message']
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class EngineStream:
+    """A container terminal's bytes, both ways, on a connection of its own.
+
+    ``pending`` holds what came with the engine's answer, to be read first.
+    """
+
+    def __init__(self, sock, pending=b''):
+        self.sock = sock
+        self.pending = pending
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
 
 
 class _EventStream:
