@@ -1,0 +1,91 @@
+"""Which process a console reaches, and how a connection names it."""
+import json
+import os
+import stat
+
+import fixtures
+import testtools
+
+from nova_pydock.console import access
+from nova_pydock.console import rule
+
+UUID = '1b4e28ba-2fa1-11d2-883f-0016d3cca427'
+
+
+class TestShellRule(testtools.TestCase):
+
+    def test_shells_get_the_terminal(self):
+        for argv in (['/bin/sh'], ['bash'], ['/bin/bash', '-l'],
+                     ['/usr/bin/zsh', '--login'], ['busybox', 'sh'],
+                     ['sh', '-i']):
+            self.assertTrue(rule.is_shell(argv), argv)
+
+    def test_scripts_and_services_do_not(self):
+        for argv in ([], ['sh', '-c', 'httpd -f'], ['bash', '-lc', 'x'],
+                     ['/bin/sh', 'start.sh'], ['httpd', '-f'],
+                     ['busybox', 'httpd'], ['redis-server'], ['busybox']):
+            self.assertFalse(rule.is_shell(argv), argv)
+
+    def test_command_replaces_cmd_and_keeps_entrypoint(self):
+        self.assertEqual(['/entry', '/bin/sh'],
+                         rule.process_argv(['/entry'], ['x'], ['/bin/sh']))
+        self.assertEqual(['/bin/sh'], rule.process_argv(None, ['/bin/sh']))
+        self.assertFalse(rule.is_shell(
+            rule.process_argv(['/docker-entrypoint.sh'], ['bash'])))
+
+    def test_shell_from_image_property(self):
+        self.assertEqual('/bin/sh', rule.shell_for({}))
+        self.assertEqual('/bin/sh', rule.shell_for(None))
+        self.assertEqual('/bin/bash', rule.shell_for(
+            {'image_pydock_console_shell': '/bin/bash'}))
+
+    def test_shell_must_be_an_absolute_path(self):
+        self.assertIsNone(rule.shell_problem('/bin/bash'))
+        for bad in ('bash', '/bin/sh -x', '/bin/\0sh', '/' + 'x' * 200):
+            self.assertIn('pydock_console_shell', rule.shell_problem(bad))
+
+
+class TestAccess(testtools.TestCase):
+
+    def test_path_round_trip(self):
+        key = b'k' * 32
+        path = access.path_for(key, UUID, '/bin/ash')
+        self.assertTrue(path.startswith('/' + UUID + '?'))
+        self.assertNotIn(' ', path)
+        self.assertEqual((UUID, '/bin/ash'), access.parse_path(key, path))
+
+    def test_paths_not_signed_by_this_key_are_refused(self):
+        key = b'k' * 32
+        path = access.path_for(key, UUID, '/bin/sh')
+        for forged in (access.path_for(b'x' * 32, UUID, '/bin/sh'),
+                       path.replace('%2Fbin%2Fsh', '%2Fbin%2Fash'),
+                       path.replace(UUID, UUID[:-1] + '8'),
+                       '/' + UUID, '', 'garbage'):
+            self.assertRaises(access.BadPathError, access.parse_path, key,
+                              forged)
+
+    def test_port_range(self):
+        self.assertEqual(range(10000, 20000),
+                         access.port_range('10000:20000'))
+        for bad in ('10000', '2:1', '0:10', 'a:b', '1:70000'):
+            self.assertRaises(ValueError, access.port_range, bad)
+
+    def test_host_state_is_kept_private_and_survives_a_restart(self):
+        directory = self.useFixture(fixtures.TempDir()).path
+        state = access.HostState(directory, 'host1').load()
+        self.assertIsNone(state.port)
+        state.save(10007)
+        mode = os.stat(state.path).st_mode
+        self.assertEqual(0o600, stat.S_IMODE(mode))
+        again = access.HostState(directory, 'host1').load()
+        self.assertEqual((10007, state.key), (again.port, again.key))
+        other = access.HostState(directory, 'host2').load()
+        self.assertNotEqual(state.key, other.key)
+
+    def test_unreadable_state_starts_afresh(self):
+        directory = self.useFixture(fixtures.TempDir()).path
+        with open(os.path.join(directory, 'pydock-console-h.json'), 'w') as f:
+            json.dump({'port': 'x'}, f)
+        state = access.HostState(directory, 'h').load()
+        self.assertIsNone(state.port)
+        self.assertEqual(32, len(state.key))
