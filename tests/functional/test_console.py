@@ -17,6 +17,7 @@ from nova_pydock import driver as pydock_driver
 from tests import console as console_client
 from tests import images
 from tests.functional import driver_base
+from tests.functional import test_engine_restart
 
 PORTS = '16100:16400'
 WAIT = 20
@@ -288,3 +289,47 @@ class TestHost(ConsoleTestCase):
         self.assertGreaterEqual(time.monotonic() - started, 3)
         console.run('echo still-$((8+2))', 'still-10')
         self.connect(flooded).run('echo back-$((9+9))', 'back-18')
+
+
+class TestEngineRestart(test_engine_restart.PrivateEngineTestCase):
+    """Consoles of a private engine's servers, before and after it
+    restarts (and nova-compute with it)."""
+
+    def setUp(self):
+        super().setUp()
+        self.conf.config(state_path=self.useFixture(fixtures.TempDir()).path)
+        self.conf.config(enabled=True, port_range=PORTS,
+                         proxyclient_address='127.0.0.1',
+                         group='serial_console')
+        self.driver.init_host(self.host)
+
+    def test_consoles_work_again_after_an_engine_restart(self):
+        shell_meta = self.glance.add(
+            str(uuid.uuid4()), source_path=self.base_archive,
+            properties={'os_command_line': '/bin/sh'})
+        shell_server = self.instance()
+        shell_server.system_metadata = {}
+        self.spawn(shell_server, image_meta=shell_meta)
+        service = self.instance()
+        service.system_metadata = {}
+        self.spawn(service)
+        before = self.driver.get_serial_console(self.context, service)
+        for instance in (shell_server, service):
+            client = console_client.RawConsole.of(
+                self.driver.get_serial_console(self.context, instance))
+            client.run('echo before-$((1+4))', 'before-5')
+            client.close()
+
+        self.assertTrue(self.engine.stop(), 'dockerd did not stop')
+        self.engine.start()
+        self.driver.init_host(self.host)
+        for instance in (shell_server, service):
+            self.driver.resume_state_on_host_boot(self.context, instance,
+                                                  [], None)
+        after = self.driver.get_serial_console(self.context, service)
+        self.assertEqual(before.port, after.port)
+        for instance in (shell_server, service):
+            client = console_client.RawConsole.of(
+                self.driver.get_serial_console(self.context, instance))
+            self.addCleanup(client.close)
+            client.run('echo after-$((2+4))', 'after-6')
