@@ -39,6 +39,10 @@ function install_nova_pydock {
 function configure_nova_pydock {
     local conf=${NOVA_CPU_CONF:-/etc/nova/nova-cpu.conf}
     pydock_iniset_from "$conf" nova-compute "unix://$PYDOCK_ENGINE_SOCKET"
+    if is_service_enabled n-sproxy; then
+        pydock_iniset_from "$conf" serial-console \
+            "ws://${SERVICE_HOST}:${SERIALPROXY_PORT:-6083}/" "$HOST_IP"
+    fi
     # The driver's network plumbing runs in its own privsep daemon; start
     # it through nova-rootwrap like Nova's own contexts.
     iniset "$conf" pydock_net_admin helper_command \

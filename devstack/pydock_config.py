@@ -13,6 +13,7 @@ Command line (tab-separated lines on stdout)::
     pydock_config.py nova-compute              section key value
     pydock_config.py nova-controller           section key value
     pydock_config.py glance-api DATADIR [NAME] section key value
+    pydock_config.py serial-console URL [ADDR] section key value
     pydock_config.py flavors                   name ram vcpus disk specs
 """
 import sys
@@ -75,6 +76,20 @@ def nova_controller():
     ]
 
 
+def serial_console(base_url, proxyclient_address='127.0.0.1'):
+    """(section, key, value) for nova-compute's serial consoles.
+
+    ``base_url`` is nova-serialproxy's (``ws://host:6083/``);
+    nova-compute listens for the proxy on ``proxyclient_address`` only.
+    """
+    return [
+        ('serial_console', 'enabled', 'true'),
+        ('serial_console', 'base_url', base_url),
+        ('serial_console', 'proxyclient_address', proxyclient_address),
+        ('serial_console', 'port_range', '10000:20000'),
+    ]
+
+
 def glance_api(datadir, backend=DEFAULT_BACKEND, staging_dir=None,
                tasks_dir=None):
     """(section, key, value) for glance-api.conf: layered store default.
@@ -113,6 +128,8 @@ def main(argv):
         rows = nova_compute(*args)
     elif what == 'nova-controller':
         rows = nova_controller()
+    elif what == 'serial-console' and args:
+        rows = serial_console(*args)
     elif what == 'glance-api' and args:
         rows = glance_api(*args)
     elif what == 'flavors':

@@ -56,6 +56,17 @@ class DevstackPluginTest(testtools.TestCase):
                           'nova_pydock.scheduler.InstanceHostWeigher'],
                          got['filter_scheduler', 'weight_classes'].split(','))
 
+    def test_serial_console_settings(self):
+        got = {(sec, key): value for sec, key, value in rows(
+            'serial-console', 'ws://192.0.2.1:6083/', '192.0.2.7')}
+        self.assertEqual('true', got['serial_console', 'enabled'])
+        self.assertEqual('ws://192.0.2.1:6083/',
+                         got['serial_console', 'base_url'])
+        self.assertEqual('192.0.2.7',
+                         got['serial_console', 'proxyclient_address'])
+        with open(os.path.join(DEVSTACK, 'settings')) as f:
+            self.assertIn('enable_service n-sproxy', f.read())
+
     def test_glance_settings(self):
         got = {(sec, key): value for sec, key, value in rows(
             'glance-api', '/srv/layers', 'local', '/srv/staging',
