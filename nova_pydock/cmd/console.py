@@ -99,3 +99,7 @@ def main(argv=None):
     sys.stderr.write('\r\npydock-console: %s\n' % (
         'left the console' if how == 'left' else 'the console closed'))
     return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

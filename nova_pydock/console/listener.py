@@ -48,7 +48,6 @@ class Listener:
         self._lock = threading.Lock()
         self._pending = threading.BoundedSemaphore(MAX_PENDING)
         self._sock = None
-        self._thread = None
         self.port = None
 
     def listen(self, address, ports, preferred=None):
@@ -69,25 +68,33 @@ class Listener:
             sock.listen(64)
             sock.settimeout(1.0)
             self._sock, self.port = sock, port
-            self._thread = threading.Thread(
-                target=self._accept, daemon=True,
-                name='pydock-console-listener-%d' % port)
-            self._thread.start()
+            threading.Thread(target=self._accept, args=(sock,), daemon=True,
+                             name='pydock-console-listener-%d' % port
+                             ).start()
             return port
         raise OSError('no free port on %s in [serial_console] port_range'
                       % address)
 
     def stop(self):
-        """Stop listening and end every session (and its shell)."""
+        """Stop listening; end every session (and its shell) at once.
+
+        nova-compute calls this while it stops, in its last moments:
+        nothing here waits: sessions end in threads of their own.
+        """
         sock, self._sock = self._sock, None
         if sock is not None:
+            # Wakes the accept thread and frees the port at once (Linux).
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             sock.close()
-        if self._thread is not None:
-            self._thread.join(5)
         with self._lock:
             sessions = list(self._sessions.values())
         for active in filter(None, sessions):
-            active.end('the compute service is stopping')
+            threading.Thread(target=active.end,
+                             args=('the compute service is stopping',),
+                             daemon=True).start()
 
     def disconnect(self, instance_uuid, reason):
         """End the instance's session, if it has one."""
@@ -96,10 +103,10 @@ class Listener:
         if active is not None:
             active.end(reason, hang_up=False)
 
-    def _accept(self):
-        while self._sock is not None:
+    def _accept(self, sock):
+        while self._sock is sock:
             try:
-                client, peer = self._sock.accept()
+                client, peer = sock.accept()
             except TimeoutError:
                 continue
             except OSError:

@@ -8,9 +8,15 @@ checked against Nova's database and nova-compute's
 ``validate_console_port`` over RPC, exactly as in nova-serialproxy. The
 client is ``websocket-client``, as ``pydock-console`` uses.
 """
+import os
+import pty
+import select
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
+import termios
 import threading
 import time
 
@@ -87,7 +93,8 @@ class WebConsole:
         self.ws.close()
 
 
-class TestSerialConsole(base.PyDockTestCase):
+class SerialConsoleTestCase(base.PyDockTestCase):
+    """Serial consoles enabled, nova-serialproxy's handler running."""
 
     def setUp(self):
         self.state_dir = tempfile.mkdtemp(prefix='pydock-nova-console-')
@@ -112,6 +119,9 @@ class TestSerialConsole(base.PyDockTestCase):
         self.addCleanup(console.close)
         return console
 
+
+class TestSerialConsole(SerialConsoleTestCase):
+
     def test_service_server_console_is_a_shell(self):
         server = self.boot(self.service_image('svc')['id'],
                            self.container_flavor())
@@ -128,6 +138,7 @@ class TestSerialConsole(base.PyDockTestCase):
         self.assertEqual((0, b'written\n'), (code, output))
         self.assertEqual('ACTIVE', self.api.get_server(server['id'])
                          ['status'])
+        self.delete(server)
 
     def test_shell_server_exit_makes_it_shutoff(self):
         image = self.docker_image(os_command_line='/bin/sh')
@@ -139,17 +150,68 @@ class TestSerialConsole(base.PyDockTestCase):
         console.ws.send_binary(b'exit\n')
         console.read_until(b"the server's process ended")
         self.wait_for(server, 'SHUTOFF')
+        self.delete(server)
 
     def test_token_is_the_only_way_in(self):
         server = self.boot(self.service_image('tok')['id'],
                            self.container_flavor())
         url = self.console_url(server)['url']
         forged = url.split('?token=')[0] + '?token=not-a-token'
-        # The proxy refuses it: no console, the connection closes.
-        try:
-            console = WebConsole(forged)
-        except (websocket.WebSocketException, OSError):
-            return
+        # The proxy refuses it: the connection closes, no console byte.
+        console = WebConsole(forged)
         self.addCleanup(console.close)
-        self.assertRaises((websocket.WebSocketException, OSError,
-                           AssertionError), console.read_until, b'shell')
+        error = self.assertRaises(
+            (AssertionError, websocket.WebSocketException),
+            console.read_until, b'pydock')
+        self.assertNotIn('shell', str(error))
+        self.assertEqual(b'', console.output)
+        # The real token opens it.
+        console = WebConsole(url)
+        self.addCleanup(console.close)
+        console.read_until(b'a shell of its own')
+        self.delete(server)
+
+
+class TestConsoleClient(SerialConsoleTestCase):
+    """``pydock-console URL`` in a terminal of its own (a pty)."""
+
+    def test_client_gives_a_raw_terminal_and_ctrl_bracket_leaves(self):
+        server = self.boot(self.service_image('cli')['id'],
+                           self.container_flavor())
+        url = self.console_url(server)['url']
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        before = termios.tcgetattr(slave)
+        client = subprocess.Popen(
+            [os.path.join(os.path.dirname(sys.executable), 'pydock-console'),
+             url], stdin=slave, stdout=slave, stderr=slave)
+        self.addCleanup(client.kill)
+        seen = b''
+
+        def read_until(text):
+            nonlocal seen
+            deadline = time.monotonic() + WAIT
+            while text not in seen:
+                if time.monotonic() > deadline:
+                    self.fail('%r not seen; got %r' % (text, seen[-500:]))
+                if select.select([master], [], [], 0.5)[0]:
+                    seen += os.read(master, 65536)
+
+        read_until(b'Ctrl-] leaves')
+        read_until(b'a shell of its own')
+        # Raw mode: the carriage return reaches the server's terminal.
+        os.write(master, b'echo via-client-$((5*5))\r')
+        read_until(b'via-client-25')
+        # Ctrl-C goes to the server's foreground process, not the client.
+        os.write(master, b'sleep 300\r')
+        time.sleep(1)
+        os.write(master, b'\x03')
+        os.write(master, b'echo after-ctrl-c-$((2*2))\r')
+        read_until(b'after-ctrl-c-4')
+        self.assertIsNone(client.poll())
+        os.write(master, b'\x1d')
+        self.assertEqual(0, client.wait(WAIT))
+        read_until(b'left the console')
+        self.assertEqual(before, termios.tcgetattr(slave))
+        os.close(slave)
+        self.delete(server)
