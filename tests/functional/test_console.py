@@ -14,6 +14,7 @@ from nova.compute import power_state
 from nova.virt import fake as fake_virt
 
 from nova_pydock import driver as pydock_driver
+from nova_pydock import engine as engine_client
 from tests import console as console_client
 from tests import images
 from tests.functional import driver_base
@@ -333,3 +334,38 @@ class TestEngineRestart(test_engine_restart.PrivateEngineTestCase):
                 self.driver.get_serial_console(self.context, instance))
             self.addCleanup(client.close)
             client.run('echo after-$((2+4))', 'after-6')
+
+
+class TestEngineCalls(ConsoleTestCase):
+    """The engine client's console calls and their errors."""
+
+    def test_attach_and_exec_errors_are_translated(self):
+        engine = self.driver._engine
+        self.assertRaises(engine_client.ContainerNotFound, engine.attach,
+                          'nova-%s' % uuid.uuid4())
+        instance = self.spawn(power_on=False)
+        name = 'nova-%s' % instance.uuid
+        self.assertRaises(engine_client.ContainerConflict,
+                          engine.exec_terminal, name, ['/bin/sh'])
+        self.assertTrue(engine.file_exists(name, '/bin/sh'))
+        self.assertFalse(engine.file_exists(name, '/bin/no-such-shell'))
+        self.assertRaises(engine_client.ContainerNotFound,
+                          engine.file_exists, 'nova-%s' % uuid.uuid4(),
+                          '/bin/sh')
+
+    def test_exec_terminal_keeps_what_came_with_the_answer(self):
+        instance = self.spawn()
+        exec_id, stream = self.driver._engine.exec_terminal(
+            'nova-%s' % instance.uuid, ['/bin/echo', 'first-bytes'])
+        self.addCleanup(stream.close)
+        data = stream.pending
+        while not data.endswith(b'\n'):
+            chunk = stream.sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        self.assertEqual(b'first-bytes\r\n', data)
+        self.wait_for(lambda: not self.driver._engine.exec_state(
+            exec_id)['Running'], 'the end of echo')
+        self.assertEqual(0, self.driver._engine.exec_state(exec_id)[
+            'ExitCode'])
