@@ -20,6 +20,7 @@ PYDOCK_CLOUD_TEST_VENV (default /opt/pydock-cloud/venv-e2e).
 import fcntl
 import json
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -184,6 +185,36 @@ class CloudTest(testtools.TestCase):
                 time.sleep(1)
         self.fail('no TCP connection to %s:%d: %s' % (ip, port, last))
 
+    def console_session(self, server, command, marker, leave=True):
+        """``pydock-console SERVER`` (through the openstack CLI and
+        nova-serialproxy): type ``command``, wait for ``marker``, leave
+        with Ctrl-] (or, ``leave=False``, wait for the console to close).
+        Returns what the console showed."""
+        bin_dir = os.path.join(self.settings['venv'], 'bin')
+        env = dict(self.os_env, PATH=bin_dir + os.pathsep
+                   + self.os_env.get('PATH', ''))
+        proc = subprocess.Popen(
+            [os.path.join(bin_dir, 'pydock-console'), server],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=env)
+        self.addCleanup(proc.kill)
+        os.write(proc.stdin.fileno(), command.encode() + b'\n')
+        output = b''
+        deadline = time.monotonic() + CLI_TIMEOUT
+        while marker.encode() not in output:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                self.fail('no %r on the console of %s: %r %r' % (
+                    marker, server, output[-1000:],
+                    proc.stderr.read() if proc.poll() is not None else ''))
+            if select.select([proc.stdout], [], [], 1)[0]:
+                output += os.read(proc.stdout.fileno(), 65536)
+        if leave:
+            os.write(proc.stdin.fileno(), b'\x1d')
+        self.assertEqual(0, proc.wait(60))
+        self.assertIn(b'left the console' if leave else b'console closed',
+                      proc.stderr.read())
+        return output.decode(errors='replace')
+
     def our_processes(self):
         """Live processes that belong to this cloud."""
         marks = [self.state, '%s-' % self.settings['host']]
@@ -282,6 +313,21 @@ class CloudTest(testtools.TestCase):
         self.assertIn('hello from e2e-one', self.http_get(ip))
         log('stop/start/reboot done')
 
+        # 3b. the serial console through nova-serialproxy: a shell in the
+        # container (the web server keeps running) changes the page
+        url = self.openstack('console', 'url', 'show', '--serial', one)
+        self.assertTrue(url['url'].startswith('ws://127.0.0.1:%d/?token='
+                                              % s['ports']['serialproxy']),
+                        url)
+        shown = self.console_session(
+            one, 'echo changed-by-console >> /www/index.html; '
+            'echo done-$((6*7))', 'done-42')
+        self.assertIn('a shell of its own', shown)
+        page = self.http_get(ip)
+        self.assertIn('hello from e2e-one', page)
+        self.assertIn('changed-by-console', page)
+        log('serial console: a shell changed the served page')
+
         # 4. snapshot, then boot the snapshot: the page the first server
         # wrote on its first boot is in the image and served by the second
         self.openstack('server', 'image', 'create', '--name', 'e2e-snap',
@@ -295,7 +341,9 @@ class CloudTest(testtools.TestCase):
         two = server['id']
         ip2 = self.fixed_ip(self.openstack('server', 'show', two))
         self.assertNotEqual(ip, ip2)
-        self.assertIn('hello from e2e-one', self.http_get(ip2))
+        page = self.http_get(ip2)
+        self.assertIn('hello from e2e-one', page)
+        self.assertIn('changed-by-console', page)
         log('snapshot booted at %s and serves the first server\'s page' % ip2)
 
         # 4b. resize: c1.small -> c1.medium changes /dev/shm, which only a
@@ -327,15 +375,36 @@ class CloudTest(testtools.TestCase):
                            figures['shared_blobs'], figures['logical_bytes'],
                            figures['stored_bytes']))
 
+        # 5b. a shell image: the console is the server's own terminal, and
+        # exit in it shuts the server off
+        archive = os.path.join(self.state, 'busybox.tar')
+        self.openstack('image', 'save', '--file', archive, 'busybox',
+                       parse=False)
+        self.openstack('image', 'create', '--container-format', 'docker',
+                       '--disk-format', 'raw', '--file', archive,
+                       '--property', 'os_command_line=/bin/sh', 'e2e-shell')
+        three = self.openstack(
+            'server', 'create', '--flavor', 'c1.tiny', '--image',
+            'e2e-shell', '--network', 'demo', '--wait', 'e2e-shell')['id']
+        shown = self.console_session(three, 'echo terminal-$((2*9)); exit',
+                                     'terminal-18', leave=False)
+        self.assertIn("the server's own terminal", shown)
+        self.wait_server(three, 'SHUTOFF')
+        self.assertEqual(['exited'], self.container_state(three))
+        log('shell image: exit on its console shut e2e-shell off')
+
         # 6. delete everything
         ports = [p['ID'] for p in self.openstack('port', 'list',
                                                  '--network', 'demo')
                  if p.get('Fixed IP Addresses')]
-        self.openstack('server', 'delete', '--wait', one, two, parse=False)
-        self.openstack('image', 'delete', 'e2e-snap', parse=False)
+        self.openstack('server', 'delete', '--wait', one, two, three,
+                       parse=False)
+        self.openstack('image', 'delete', 'e2e-snap', 'e2e-shell',
+                       parse=False)
         self.assertEqual([], self.openstack('server', 'list'))
         self.assertEqual([], self.container_state(one)
-                         + self.container_state(two))
+                         + self.container_state(two)
+                         + self.container_state(three))
         devices = sh(['ip', '-o', 'link']).stdout
         for port in ports:
             self.assertNotIn(port[:11], devices)

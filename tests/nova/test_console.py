@@ -20,6 +20,8 @@ import termios
 import threading
 import time
 
+import fixtures
+from nova import utils
 from nova.console import websocketproxy
 import websocket
 
@@ -103,6 +105,11 @@ class SerialConsoleTestCase(base.PyDockTestCase):
             'serial_console': {'enabled': True, 'port_range': PORTS},
             None: {'state_path': self.state_dir}}
         super().setUp()
+        if not utils.concurrency_mode_threading():
+            # nova-serialproxy forks for every client and takes a fresh
+            # eventlet hub in the child; here the handler runs in a green
+            # thread of this process, whose hub must stay.
+            self.useFixture(fixtures.MockPatch('eventlet.hubs.use_hub'))
         self.proxy = SerialProxy()
         self.addCleanup(self.proxy.stop)
         self.flags(base_url='ws://127.0.0.1:%d/' % self.proxy.port,

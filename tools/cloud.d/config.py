@@ -133,7 +133,14 @@ def _creds(cloud, user):
 
 def _nova_pydock(cloud):
     """What nova.conf takes from devstack/pydock_config.py."""
-    compute = pydock_config.nova_compute() + pydock_config.nova_controller()
+    proxy_port = cloud.s['ports']['serialproxy']
+    compute = (pydock_config.nova_compute()
+               + pydock_config.nova_controller()
+               + pydock_config.serial_console(
+                   'ws://127.0.0.1:%d/' % proxy_port)
+               # nova-serialproxy reads the same file
+               + [('serial_console', 'serialproxy_host', '127.0.0.1'),
+                  ('serial_console', 'serialproxy_port', str(proxy_port))])
     defaults = [(k, v) for sec, k, v in compute if sec == 'DEFAULT']
     sections = pydock_config.render_ini(
         [row for row in compute if row[0] != 'DEFAULT'])

@@ -131,6 +131,10 @@ SERVICES = [
             env=NO_FORK),
     Service('nova-compute', DAEMON, 'nova.cmd.compute:main',
             ('nova/nova-cpu.conf',), loads_project=True),
+    # Serial consoles: relays websockets to nova-compute's console
+    # listener (openstack console url show --serial, pydock-console).
+    Service('nova-serialproxy', DAEMON, 'nova.cmd.serialproxy:main', NOVA,
+            {'serialproxy': 6083}, 'tcp', timeout=120),
     Service('neutron-rpc-server', DAEMON, 'neutron.cmd.server:main_rpc',
             NEUTRON_SERVER),
     # It sits out any grace period; its flows and ports are gone with its
