@@ -47,31 +47,38 @@ def namespace_pid(pid):
     return None
 
 
+_ENGINE_ERRORS = (engine_client.ContainerNotFound,
+                  engine_client.ContainerConflict, engine_client.EngineError,
+                  engine_client.EngineUnavailable)
+
+
 def hang_up(engine, name, exec_id, shell):
     """SIGHUP to the console shell's session, SIGKILL to what stays."""
-    for signal in ('HUP', 'KILL'):
-        try:
-            state = engine.exec_state(exec_id)
-        except engine_client.ContainerNotFound:
-            return
-        if not state.get('Running') or not state.get('Pid'):
-            return
-        pids = [namespace_pid(pid) for pid in session_members(state['Pid'])]
-        pids = [str(pid) for pid in pids if pid]
-        if not pids:
-            return
-        try:
-            engine.exec_run(name, [shell, '-c',
-                                   'kill -%s %s' % (signal, ' '.join(pids))])
-        except (engine_client.ContainerNotFound,
-                engine_client.ContainerConflict,
-                engine_client.EngineError) as exc:
-            LOG.warning('Could not end console shell %s in %s: %s',
-                        shell, name, exc.format_message())
-            return
-        deadline = time.monotonic() + GRACE_SECONDS
-        while time.monotonic() < deadline:
-            if not engine.exec_state(exec_id).get('Running'):
+    try:
+        for signal in ('HUP', 'KILL'):
+            if _signal_session(engine, name, exec_id, shell, signal):
                 return
-            time.sleep(0.1)
-    LOG.warning('Console shell %s in %s outlived SIGKILL', shell, name)
+        LOG.warning('Console shell %s in %s outlived SIGKILL', shell, name)
+    except _ENGINE_ERRORS as exc:
+        # The container or the engine went first: so did the shell.
+        LOG.info('Console shell %s in %s not signalled: %s', shell, name,
+                 exc.format_message())
+
+
+def _signal_session(engine, name, exec_id, shell, signal):
+    """Send ``signal``; whether the shell has ended within the grace."""
+    state = engine.exec_state(exec_id)
+    if not state.get('Running') or not state.get('Pid'):
+        return True
+    pids = [namespace_pid(pid) for pid in session_members(state['Pid'])]
+    pids = [str(pid) for pid in pids if pid]
+    if not pids:
+        return True
+    engine.exec_run(name, [shell, '-c',
+                           'kill -%s %s' % (signal, ' '.join(pids))])
+    deadline = time.monotonic() + GRACE_SECONDS
+    while time.monotonic() < deadline:
+        if not engine.exec_state(exec_id).get('Running'):
+            return True
+        time.sleep(0.1)
+    return False

@@ -64,8 +64,9 @@ class Session:
         except TimeoutError:
             reason = ('the client read nothing for %ss'
                       % self._send_timeout)
-        except OSError as exc:
-            reason = 'connection lost (%s)' % exc
+        except (OSError, EOFError) as exc:
+            # EOFError: eventlet's word for a socket closed under a read.
+            reason = 'connection lost (%r)' % exc
         self.end(reason)
 
     def _input(self):
@@ -80,8 +81,8 @@ class Session:
                 if not chunk:
                     break
                 self.stream.sock.sendall(chunk)
-        except OSError as exc:
-            reason = 'connection lost (%s)' % exc
+        except (OSError, EOFError) as exc:
+            reason = 'connection lost (%r)' % exc
         self.end(reason)
 
     def _send_quietly(self, data):

@@ -13,6 +13,7 @@ import fixtures
 from nova.compute import power_state
 from nova.virt import fake as fake_virt
 
+import busybox_image
 from nova_pydock import driver as pydock_driver
 from nova_pydock import engine as engine_client
 from tests import console as console_client
@@ -32,7 +33,7 @@ def no_shell_archive(api, directory):
             info = tarfile.TarInfo(directory_name)
             info.type, info.mode = tarfile.DIRTYPE, 0o755
             tar.addfile(info)
-        with open(images.BUSYBOX, 'rb') as f:
+        with open(busybox_image.BUSYBOX, 'rb') as f:
             data = f.read()
         info = tarfile.TarInfo('bin/busybox')
         info.size, info.mode = len(data), 0o755
