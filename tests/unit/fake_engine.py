@@ -78,14 +78,21 @@ class FakeEngine:
         return []
 
     def create_container(self, name, image, command, hostname, labels,
-                         host_config):
+                         host_config, terminal=False):
         self._call('create_container', name, image, command)
         if name in self.containers:
             raise engine_client.ContainerConflict(
                 name=name, call='create_container', reason='in use')
         self.add(name, 'created', image)
         self.containers[name]['HostConfig'] = dict(host_config)
+        self.containers[name]['Config'].update(Tty=terminal,
+                                               OpenStdin=terminal)
         return 'id-' + name
+
+    def inspect_image(self, ref):
+        """Every image runs a service (no terminal for its console)."""
+        self._call('inspect_image', ref)
+        return {'Config': {'Cmd': ['httpd', '-f']}}
 
     def inspect_container(self, name):
         self._call('inspect_container', name)
