@@ -32,8 +32,8 @@ def archive(instance, injected_files):
     with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as tar:
         for path, contents in injected_files:
             if (not isinstance(path, str) or not path.startswith('/')
-                    or posixpath.normpath(path) != path or path == '/'
-                    or '\0' in path):
+                    or path.startswith('//') or path == '/'
+                    or posixpath.normpath(path) != path or '\0' in path):
                 raise _refuse(instance, 'personality file path %r is not a '
                               'plain absolute file path' % (path,))
             data = (contents.encode('utf-8') if isinstance(contents, str)
