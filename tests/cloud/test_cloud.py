@@ -231,7 +231,8 @@ class CloudTest(testtools.TestCase):
         res = self.in_container(drive_id, 'cat', latest + 'meta_data.json')
         self.assertEqual(0, res.returncode, res.stderr)
         meta = json.loads(res.stdout)
-        self.assertEqual({'e2e-k1': PUBLIC_KEY}, meta['public_keys'])
+        # As the key file had it, with its newline.
+        self.assertEqual({'e2e-k1': PUBLIC_KEY + '\n'}, meta['public_keys'])
         self.assertEqual({'role': 'web'}, meta['meta'])
         self.assertEqual('e2e-drive', meta['name'])
         for path in (latest + 'user_data', '/var/lib/cloud/seed/'
