@@ -78,13 +78,16 @@ class FakeEngine:
         return []
 
     def create_container(self, name, image, command, hostname, labels,
-                         host_config):
+                         host_config, read_only_mounts=()):
         self._call('create_container', name, image, command)
         if name in self.containers:
             raise engine_client.ContainerConflict(
                 name=name, call='create_container', reason='in use')
         self.add(name, 'created', image)
         self.containers[name]['HostConfig'] = dict(host_config)
+        self.containers[name]['Mounts'] = [
+            {'Source': source, 'Destination': target, 'RW': False}
+            for source, target in read_only_mounts]
         return 'id-' + name
 
     def inspect_container(self, name):
