@@ -104,6 +104,28 @@ INSTANCE_OPTS = [
              'unthrottled.'),
 ]
 
+CONFIG_DRIVE_OPTS = [
+    cfg.StrOpt(
+        'config_drive_dir',
+        default='$instances_path/pydock-config-drives',
+        help='Host directory that holds the config drives of this host\'s '
+             'instances, one directory per instance UUID, written when Nova '
+             'asks for a config drive (``--config-drive true``, ``[DEFAULT] '
+             'force_config_drive``, image property ``img_config_drive='
+             'mandatory``). The driver keeps it readable by the user '
+             'nova-compute runs as only (mode 0700). It must survive a '
+             'reboot of the host, like the instances\' disks: a container '
+             'whose drive is gone cannot start.'),
+    cfg.ListOpt(
+        'config_drive_mount_points',
+        default=['/config-drive', '/var/lib/cloud/seed/config_drive'],
+        help='Where an instance\'s container sees its config drive, '
+             'read-only: absolute paths, at least one. ``/config-drive`` '
+             'is where nova-lxd put it; ``/var/lib/cloud/seed/'
+             'config_drive`` is the seed directory that cloud-init\'s '
+             'ConfigDrive data source reads before it looks for a disk, so '
+             'images with cloud-init use the drive as they would on a VM.'),
+]
 
 SCHEDULER_OPTS = [
     cfg.FloatOpt(
@@ -121,15 +143,17 @@ SCHEDULER_OPTS = [
 ]
 
 
+ALL_OPTS = ENGINE_OPTS + INSTANCE_OPTS + CONFIG_DRIVE_OPTS + SCHEDULER_OPTS
+
+
 def register_opts(conf):
     conf.register_group(GROUP)
-    conf.register_opts(ENGINE_OPTS + INSTANCE_OPTS + SCHEDULER_OPTS,
-                       group=GROUP)
+    conf.register_opts(ALL_OPTS, group=GROUP)
 
 
 def list_opts():
     """Options for oslo-config-generator (entry point ``nova_pydock``)."""
-    return [(GROUP, ENGINE_OPTS + INSTANCE_OPTS + SCHEDULER_OPTS)]
+    return [(GROUP, ALL_OPTS)]
 
 
 CONF = cfg.CONF

@@ -18,6 +18,7 @@ from oslo_utils import excutils
 from nova_pydock import blockdev
 from nova_pydock import boot
 from nova_pydock import conf as pydock_conf
+from nova_pydock import configdrive
 from nova_pydock import console as serial_console
 from nova_pydock import container
 from nova_pydock import diagnostics
@@ -27,6 +28,7 @@ from nova_pydock import host as host_info
 from nova_pydock import images
 from nova_pydock import lifecycle
 from nova_pydock import migration
+from nova_pydock import personality
 from nova_pydock.network import api as network_api
 
 LOG = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class PyDockDriver(driver.ComputeDriver):
         self._host = host_info.Host(self._engine)
         self._blkio_devices = []
         self._network = network_api.ContainerNetwork()
+        self._drives = configdrive.ConfigDrives.from_conf(CONF)
         self._lifecycle = None
         self._resize = migration.Resize(self, self._engine)
         self._consoles = serial_console.SerialConsoles(self._engine)
@@ -165,11 +168,20 @@ class PyDockDriver(driver.ComputeDriver):
         if block_device_info and block_device_info.get('block_device_mapping'):
             raise NotImplementedError('nova-pydock does not attach volumes')
         image, _ = self._images.ensure(context, image_meta)
-        made = self.create_container(
-            instance, container.spawning_name_for(instance),
-            images.reference(image_meta.id),
-            images.command_for(image_meta, image))
+        self._drives.write(instance, network_info, injected_files,
+                           admin_password)
         try:
+            made = self.create_container(
+                instance, container.spawning_name_for(instance),
+                images.reference(image_meta.id),
+                images.command_for(image_meta, image))
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._drives.remove(instance)
+        try:
+            personality.inject(
+                self._engine, made.name, instance, injected_files,
+                self.host_config(instance.flavor).get('read_only'))
             made.rename(container.name_for(instance))
             if power_on:
                 self._start(made, network_info, first_boot=True)
@@ -188,7 +200,8 @@ class PyDockDriver(driver.ComputeDriver):
         return container.Container.create(
             self._engine, instance, name, image_ref, command, self._hostname,
             self.host_config(instance.flavor), self._lifecycle,
-            terminal=self._consoles.wants_terminal(image_ref, command))
+            terminal=self._consoles.wants_terminal(image_ref, command),
+            read_only_mounts=self._drives.mounts_for(instance))
 
     def host_config(self, flavor):
         """The engine's limits and security profile for ``flavor``."""
@@ -231,6 +244,7 @@ class PyDockDriver(driver.ComputeDriver):
                 LOG.info('Container %s removed', found.name,
                          instance=instance)
         self._resize.remove_kept(instance)
+        self._drives.remove(instance)
         self.cleanup(None, instance, network_info)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,

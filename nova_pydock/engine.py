@@ -237,15 +237,31 @@ class EngineClient:
 
     @_engine_call(retry=False)
     def create_container(self, name, image, command, hostname, labels,
-                         host_config, terminal=False):
-        """``terminal``: the process gets a terminal and an open stdin,
-        for a console to attach to (``docker run -it``)."""
-        config = self.api.create_host_config(**host_config)
+                         host_config, terminal=False, read_only_mounts=()):
+        """Create a container. ``terminal``: the process gets a terminal
+        and an open stdin, for a console to attach to (``docker run
+        -it``). ``read_only_mounts`` are (host directory, container path)
+        pairs, bound read-only; a missing host directory is an error,
+        never made empty."""
+        mounts = [docker.types.Mount(target, source, type='bind',
+                                     read_only=True)
+                  for source, target in read_only_mounts]
+        config = self.api.create_host_config(mounts=mounts or None,
+                                             **host_config)
         created = self.api.create_container(
             image=image, command=command, hostname=hostname, labels=labels,
             name=name, host_config=config, network_disabled=False,
             detach=True, tty=terminal, stdin_open=terminal)
         return created['Id']
+
+    @_engine_call(retry=True)
+    def put_archive(self, name, path, data):
+        """Unpack the tar ``data`` into the container's files at ``path``.
+
+        Works on a created container that never ran; the engine resolves
+        paths inside the container's root.
+        """
+        self.api.put_archive(name, path, data)
 
     @_engine_call(retry=False)
     def rename(self, name, new_name):

@@ -39,6 +39,9 @@ OFFSET = int(os.environ.get('PYDOCK_CLOUD_TEST_OFFSET', '100'))
 SUBNET = os.environ.get('PYDOCK_CLOUD_TEST_SUBNET', '198.19.200.0/24')
 VENV = os.environ.get('PYDOCK_CLOUD_TEST_VENV', '/opt/pydock-cloud/venv-e2e')
 CLI_TIMEOUT = 300
+PUBLIC_KEY = ('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2Jq3yqmDhQaQvvRlzQ2h'
+              'r7WGDmxCQ9O6Fv1YB5Rvmz pydock-e2e')
+USER_DATA = '#!/bin/sh\necho configured by user data\n'
 
 
 def sh(argv, **kwargs):
@@ -237,6 +240,48 @@ class CloudTest(testtools.TestCase):
                 found.append('%s %s' % (entry, cmd[:150]))
         return found
 
+    def in_container(self, server_id, *command):
+        return sh(['docker', 'exec', 'nova-%s' % server_id] + list(command))
+
+    def check_config_drive(self):
+        """User data, key pair and properties, read back from the drive."""
+        key = os.path.join(self.state, 'e2e-key.pub')
+        with open(key, 'w') as f:
+            f.write(PUBLIC_KEY + '\n')
+        script = os.path.join(self.state, 'e2e-user-data')
+        with open(script, 'w') as f:
+            f.write(USER_DATA)
+        self.openstack('keypair', 'create', '--public-key', key, 'e2e-k1')
+        server = self.openstack(
+            'server', 'create', '--flavor', 'c1.small', '--image', 'busybox',
+            '--network', 'demo', '--user-data', script, '--key-name',
+            'e2e-k1', '--property', 'role=web', '--config-drive', 'true',
+            '--wait', 'e2e-drive')
+        drive_id = server['id']
+        latest = '/config-drive/openstack/latest/'
+        res = self.in_container(drive_id, 'cat', latest + 'meta_data.json')
+        self.assertEqual(0, res.returncode, res.stderr)
+        meta = json.loads(res.stdout)
+        # As the key file had it, with its newline.
+        self.assertEqual({'e2e-k1': PUBLIC_KEY + '\n'}, meta['public_keys'])
+        self.assertEqual({'role': 'web'}, meta['meta'])
+        self.assertEqual('e2e-drive', meta['name'])
+        for path in (latest + 'user_data', '/var/lib/cloud/seed/'
+                     'config_drive/openstack/latest/user_data'):
+            res = self.in_container(drive_id, 'cat', path)
+            self.assertEqual((0, USER_DATA), (res.returncode, res.stdout))
+        res = self.in_container(drive_id, 'sh', '-c',
+                                'echo x > %suser_data' % latest)
+        self.assertIn('Read-only file system', res.stderr)
+        drive = os.path.join(self.state, 'nova', 'instances',
+                             'pydock-config-drives', drive_id)
+        self.assertTrue(os.path.isdir(drive))
+        self.openstack('server', 'delete', '--wait', drive_id, parse=False)
+        self.openstack('keypair', 'delete', 'e2e-k1', parse=False)
+        self.assertFalse(os.path.exists(drive))
+        log('config drive: key pair, property and user data read back '
+            'inside e2e-drive; removed with it')
+
     # the scenario ------------------------------------------------------------
     def test_cloud_end_to_end(self):  # noqa: PLR0915 - one scenario
         t0 = time.monotonic()
@@ -284,6 +329,9 @@ class CloudTest(testtools.TestCase):
         self.assertEqual(['running'], self.container_state(one))
         self.ping(ip)
         self.assertIn('hello from e2e-one', self.http_get(ip))
+
+        # 1b. a server with a config drive
+        self.check_config_drive()
 
         # SQLite under concurrent requests: writes and reads at once
         self.concurrently(

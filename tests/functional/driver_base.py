@@ -121,6 +121,9 @@ class DriverTestCase(testtools.TestCase):
                                      pydock_images.reference(image_id))
 
     def instance(self, memory_mb=128, vcpus=1, extra_specs=None, **kw):
+        # Nova's instances always carry their (system) metadata: spawn
+        # reads it (config drive policy, image properties).
+        kw.setdefault('expected_attrs', ['metadata', 'system_metadata'])
         flavor = objects.Flavor(
             name='c1.test', memory_mb=memory_mb, vcpus=vcpus, root_gb=1,
             ephemeral_gb=0, swap=0, extra_specs=extra_specs or {},

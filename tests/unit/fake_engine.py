@@ -78,7 +78,7 @@ class FakeEngine:
         return []
 
     def create_container(self, name, image, command, hostname, labels,
-                         host_config, terminal=False):
+                         host_config, terminal=False, read_only_mounts=()):
         self._call('create_container', name, image, command)
         if name in self.containers:
             raise engine_client.ContainerConflict(
@@ -87,6 +87,9 @@ class FakeEngine:
         self.containers[name]['HostConfig'] = dict(host_config)
         self.containers[name]['Config'].update(Tty=terminal,
                                                OpenStdin=terminal)
+        self.containers[name]['Mounts'] = [
+            {'Source': source, 'Destination': target, 'RW': False}
+            for source, target in read_only_mounts]
         return 'id-' + name
 
     def inspect_image(self, ref):
