@@ -27,10 +27,8 @@ Crash safety: blobs are written to a temp file in the upload's work
 directory, fsync'ed, and linked into place; the recipe is written last,
 fsync'ed, and the whole work directory becomes ``images/<id>`` with one
 ``rename``. An image therefore exists exactly when its recipe is in
-``images/``. A work directory whose owner died (its flock is free) is
-swept, blobs released, the next time the store starts or takes an
-upload or a delete: a killed upload leaves nothing readable and nothing
-that a retry could trip over.
+``images/``. A work directory whose owner died is swept, its blobs
+released (``work.py``: the work directories, their locks and the sweep).
 
 The store lock serialises only the steps where a link count is read and
 acted on (reuse-or-publish a canonical blob, drop an unused one); data is
@@ -44,16 +42,13 @@ import os
 import re
 import shutil
 import stat
-import time
-import uuid
+
+from glance_store_layers import work as work_mod
 
 LOG = logging.getLogger(__name__)
 
 RECIPE = 'recipe'
 _DIGEST = re.compile(r'^[0-9a-f]{64}$')
-# A work directory with no lock file is left over from a crashed sweep;
-# it is swept only once it has not changed for this long.
-ORPHAN_GRACE = 60
 
 
 class ImageExistsError(Exception):
@@ -139,57 +134,14 @@ class BlobStore:
 
     def new_work(self, make_dir=True):
         """Start an upload or a delete: a locked, private work directory."""
-        return Work(self, make_dir)
+        return work_mod.Work(self, make_dir)
 
     def sweep(self):
-        """Release work directories whose owner is gone.
+        """Release work directories whose owner is gone (``work.sweep``).
 
         :returns: the number of work directories released
         """
-        try:
-            names = os.listdir(self.work_root)
-        except FileNotFoundError:
-            return 0
-        swept = 0
-        now = time.time()
-        for name in names:
-            path = os.path.join(self.work_root, name)
-            if name.startswith('.'):
-                # A lock file that never got its final name.
-                if _older_than(path, now, ORPHAN_GRACE):
-                    _unlink_quietly(path)
-                continue
-            if name.endswith('.lock'):
-                swept += self._sweep_locked(path, path[:-len('.lock')])
-            elif (not os.path.exists(path + '.lock')
-                  and _older_than(path, now, ORPHAN_GRACE)):
-                LOG.warning('Releasing orphaned work directory %s', path)
-                self.release_dir(path)
-                swept += 1
-        return swept
-
-    def _sweep_locked(self, lock_path, work_path):
-        try:
-            fd = os.open(lock_path, os.O_RDWR)
-        except FileNotFoundError:
-            return 0
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return 0        # its owner is alive
-            if not os.path.exists(lock_path):
-                return 0        # released by another sweep meanwhile
-            freed = 0
-            if os.path.isdir(work_path):
-                freed = self.release_dir(work_path)
-                LOG.warning('Released work directory %s left by an '
-                            'interrupted upload or delete (%d bytes freed)',
-                            work_path, freed)
-            _unlink_quietly(lock_path)
-            return 1
-        finally:
-            os.close(fd)
+        return work_mod.sweep(self)
 
     # -- blobs -------------------------------------------------------------
 
@@ -302,7 +254,7 @@ class BlobStore:
             elif entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
             else:
-                _unlink_quietly(entry.path)
+                work_mod.unlink_quietly(entry.path)
         freed = self.release_links(path, digests)
         with contextlib.suppress(FileNotFoundError):
             os.rmdir(path)
@@ -352,7 +304,7 @@ class BlobStore:
                     if not shared and st.st_nlink == 1:
                         freed += st.st_size
         for spare in doomed:
-            _unlink_quietly(spare)
+            work_mod.unlink_quietly(spare)
         return freed
 
     def collect_garbage(self):
@@ -438,75 +390,6 @@ class BlobStore:
             pass
         finally:
             work.close()
-
-
-class Work:
-    """A private directory for one upload or delete, owned by a flock.
-
-    The lock file is created under a temporary name, locked, and only then
-    renamed to ``<uuid>.lock``: a sweep can never see a lock file that is
-    not yet held by a living owner.
-    """
-
-    def __init__(self, blobs, make_dir=True):
-        self.blobs = blobs
-        self.name = uuid.uuid4().hex
-        root = blobs.work_root
-        self.path = os.path.join(root, self.name)
-        self.lock_path = self.path + '.lock'
-        tmp = os.path.join(root, '.%s.lock' % self.name)
-        self._fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-            os.rename(tmp, self.lock_path)
-            if make_dir:
-                os.mkdir(self.path)
-        except BaseException:
-            _unlink_quietly(tmp)
-            _unlink_quietly(self.lock_path)
-            os.close(self._fd)
-            self._fd = None
-            raise
-        self._temps = 0
-
-    def temp_path(self):
-        self._temps += 1
-        return os.path.join(self.path, '.tmp-%d' % self._temps)
-
-    def adopt(self, tmp_file, tmp_path, digest, size):
-        return self.blobs.adopt(self.path, tmp_file, tmp_path, digest, size)
-
-    def drop_links(self, digests):
-        """Forget blobs this work linked (e.g. after an abandoned split)."""
-        self.blobs.release_links(self.path, digests)
-
-    def abort(self):
-        """Undo everything this work did; never raises."""
-        try:
-            self.blobs.release_dir(self.path)
-        except Exception:
-            LOG.exception('Could not clean up work directory %s; it will '
-                          'be swept later', self.path)
-        self.close()
-
-    def close(self):
-        if self._fd is None:
-            return
-        _unlink_quietly(self.lock_path)
-        os.close(self._fd)
-        self._fd = None
-
-
-def _unlink_quietly(path):
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-
-
-def _older_than(path, now, seconds):
-    try:
-        return now - os.lstat(path).st_mtime > seconds
-    except FileNotFoundError:
-        return False
 
 
 def disk_usage(paths):

@@ -12,7 +12,8 @@ import tarfile
 import tempfile
 import uuid
 
-import docker
+from directory_images import file_chunks  # noqa: F401
+from engine_client import remove_if_present  # noqa: F401
 
 import busybox_image
 
@@ -83,28 +84,9 @@ class ClassArchive:
         shutil.rmtree(self._directory, ignore_errors=True)
 
 
-def file_chunks(path, size=64 * 1024):
-    """The bytes of ``path`` in chunks, as an image API streams image data.
-
-    Nothing for a file that does not exist (an image without data).
-    """
-    if not os.path.exists(path):
-        return
-    with open(path, 'rb') as f:
-        while chunk := f.read(size):
-            yield chunk
-
-
 def archive_layers(path):
     """Names of the layer members of a ``docker save`` archive."""
     with tarfile.open(path) as tar:
         return sorted(m.name for m in tar.getmembers()
                       if m.name.endswith('/layer.tar')
                       or (m.name.startswith('blobs/') and m.size > 4096))
-
-
-def remove_if_present(api, ref):
-    try:
-        api.remove_image(ref, force=True)
-    except docker.errors.NotFound:
-        pass

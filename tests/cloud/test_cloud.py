@@ -283,15 +283,30 @@ class CloudTest(testtools.TestCase):
             'inside e2e-drive; removed with it')
 
     # the scenario ------------------------------------------------------------
-    def test_cloud_end_to_end(self):  # noqa: PLR0915 - one scenario
+    def test_cloud_end_to_end(self):
         t0 = time.monotonic()
+        self.bring_up(t0)
+        self.check_provisioned()
+        one, ip = self.boot_first_server()
+        self.check_config_drive()
+        self.check_concurrent_requests(one)
+        self.check_console_log(one)
+        self.check_stop_start_reboot(one, ip)
+        self.check_serial_console(one, ip)
+        two, ip2 = self.boot_snapshot(one, ip)
+        self.check_resize(two, ip2)
+        self.check_store_keeps_base_layer_once()
+        three = self.check_shell_image_console()
+        ports = self.delete_everything(one, two, three)
+        self.check_down_leaves_nothing(ports, t0)
+
+    # its steps ---------------------------------------------------------------
+    def bring_up(self, t0):
+        """Up from nothing; a second up changes nothing, starts nothing."""
         self.cloud('up')
         with open(os.path.join(self.state, 'cloud.json')) as f:
             self.settings = json.load(f)
-        s = self.settings
         log('cloud up from nothing: %.0fs' % (time.monotonic() - t0))
-
-        # idempotent: a second up changes nothing and starts nothing
         again = self.cloud('up').stdout
         if 'nova-pydock installed' in again:
             # the working tree changed under the test: only the services
@@ -305,7 +320,8 @@ class CloudTest(testtools.TestCase):
         status = self.cloud('status')
         self.assertEqual(0, status.returncode, status.stdout)
 
-        # what up provisioned
+    def check_provisioned(self):
+        """What up provisioned: flavors, the busybox image, demo."""
         flavors = {f['Name'] for f in self.openstack('flavor', 'list')}
         self.assertTrue({'c1.tiny', 'c1.small', 'c1.medium'} <= flavors)
         small = self.openstack('flavor', 'show', 'c1.small')
@@ -317,7 +333,8 @@ class CloudTest(testtools.TestCase):
         net = self.openstack('network', 'show', 'demo')
         self.assertEqual('flat', net['provider:network_type'])
 
-        # 1. a server on the demo network, reachable from the host
+    def boot_first_server(self):
+        """1. A server on the demo network, reachable from the host."""
         server = self.openstack(
             'server', 'create', '--flavor', 'c1.small', '--image', 'busybox',
             '--network', 'demo', '--wait', 'e2e-one')
@@ -329,11 +346,10 @@ class CloudTest(testtools.TestCase):
         self.assertEqual(['running'], self.container_state(one))
         self.ping(ip)
         self.assertIn('hello from e2e-one', self.http_get(ip))
+        return one, ip
 
-        # 1b. a server with a config drive
-        self.check_config_drive()
-
-        # SQLite under concurrent requests: writes and reads at once
+    def check_concurrent_requests(self, one):
+        """SQLite under concurrent requests: writes and reads at once."""
         self.concurrently(
             [['port', 'create', '--network', 'demo', 'e2e-p%d' % i]
              for i in range(3)]
@@ -343,12 +359,14 @@ class CloudTest(testtools.TestCase):
                            for i in range(3)] + [['port', 'list']])
         log('concurrent port creates/deletes and reads: all answered')
 
-        # 2. console log
+    def check_console_log(self, one):
+        """2. The console log."""
         console = self.openstack('console', 'log', 'show', one,
                                  parse=False).stdout
         self.assertIn('busybox: httpd on port 80', console)
 
-        # 3. stop / start / reboot
+    def check_stop_start_reboot(self, one, ip):
+        """3. Stop, start, reboot."""
         self.openstack('server', 'stop', one, parse=False)
         self.wait_server(one, 'SHUTOFF')
         self.assertEqual(['exited'], self.container_state(one))
@@ -361,12 +379,13 @@ class CloudTest(testtools.TestCase):
         self.assertIn('hello from e2e-one', self.http_get(ip))
         log('stop/start/reboot done')
 
-        # 3b. the serial console through nova-serialproxy: a shell in the
-        # container (the web server keeps running) changes the page
+    def check_serial_console(self, one, ip):
+        """3b. The serial console through nova-serialproxy: a shell in the
+        container (the web server keeps running) changes the page."""
         url = self.openstack('console', 'url', 'show', '--serial', one)
-        self.assertTrue(url['url'].startswith('ws://127.0.0.1:%d/?token='
-                                              % s['ports']['serialproxy']),
-                        url)
+        self.assertTrue(url['url'].startswith(
+            'ws://127.0.0.1:%d/?token='
+            % self.settings['ports']['serialproxy']), url)
         shown = self.console_session(
             one, 'echo changed-by-console >> /www/index.html; '
             'echo done-$((6*7))', 'done-42')
@@ -376,8 +395,11 @@ class CloudTest(testtools.TestCase):
         self.assertIn('changed-by-console', page)
         log('serial console: a shell changed the served page')
 
-        # 4. snapshot, then boot the snapshot: the page the first server
-        # wrote on its first boot is in the image and served by the second
+    def boot_snapshot(self, one, ip):
+        """4. Snapshot, then boot the snapshot: the page the first server
+        wrote on its first boot, and the console's change, are in the image
+        and served by the second.
+        """
         self.openstack('server', 'image', 'create', '--name', 'e2e-snap',
                        '--wait', one)
         snap = self.openstack('image', 'show', 'e2e-snap')
@@ -393,9 +415,12 @@ class CloudTest(testtools.TestCase):
         self.assertIn('hello from e2e-one', page)
         self.assertIn('changed-by-console', page)
         log('snapshot booted at %s and serves the first server\'s page' % ip2)
+        return two, ip2
 
-        # 4b. resize: c1.small -> c1.medium changes /dev/shm, which only a
-        # new container can have; it keeps the files and the address
+    def check_resize(self, two, ip2):
+        """4b. Resize: c1.small -> c1.medium changes /dev/shm, which only a
+        new container can have; it keeps the files and the address.
+        """
         self.openstack('server', 'resize', '--flavor', 'c1.medium',
                        '--wait', two, parse=False)
         self.wait_server(two, 'VERIFY_RESIZE')
@@ -407,9 +432,11 @@ class CloudTest(testtools.TestCase):
         self.assertIn('hello from e2e-one', self.http_get(ip2))
         log('e2e-two resized to c1.medium, still serving at %s' % ip2)
 
-        # 5. the layered store keeps the shared base layer once
+    def check_store_keeps_base_layer_once(self):
+        """5. The layered store keeps the shared base layer once."""
         report = sh(
-            [os.path.join(s['venv'], 'bin', 'glance-store-layers-report'),
+            [os.path.join(self.settings['venv'], 'bin',
+                          'glance-store-layers-report'),
              '--datadir', os.path.join(self.state, 'glance', 'layers'),
              '--json'])
         self.addDetail_text('store report', report.stdout + report.stderr)
@@ -423,8 +450,12 @@ class CloudTest(testtools.TestCase):
                            figures['shared_blobs'], figures['logical_bytes'],
                            figures['stored_bytes']))
 
-        # 5b. a shell image: the console is the server's own terminal, and
-        # exit in it shuts the server off
+    def check_shell_image_console(self):
+        """5b. A shell image: the console is the server's own terminal, and
+        exit in it shuts the server off.
+
+        :returns: the server's ID
+        """
         archive = os.path.join(self.state, 'busybox.tar')
         self.openstack('image', 'save', '--file', archive, 'busybox',
                        parse=False)
@@ -440,8 +471,13 @@ class CloudTest(testtools.TestCase):
         self.wait_server(three, 'SHUTOFF')
         self.assertEqual(['exited'], self.container_state(three))
         log('shell image: exit on its console shut e2e-shell off')
+        return three
 
-        # 6. delete everything
+    def delete_everything(self, one, two, three):
+        """6. Delete everything; the servers' ports leave no device.
+
+        :returns: the IDs of the ports the servers had
+        """
         ports = [p['ID'] for p in self.openstack('port', 'list',
                                                  '--network', 'demo')
                  if p.get('Fixed IP Addresses')]
@@ -456,8 +492,11 @@ class CloudTest(testtools.TestCase):
         devices = sh(['ip', '-o', 'link']).stdout
         for port in ports:
             self.assertNotIn(port[:11], devices)
+        return ports
 
-        # 7. down leaves nothing behind
+    def check_down_leaves_nothing(self, ports, t0):
+        """7. Down leaves no process, container, veth or OVS port."""
+        s = self.settings
         self.cloud('down')
         deadline = time.monotonic() + 30
         while self.our_processes() and time.monotonic() < deadline:

@@ -1,35 +1,9 @@
 """Functional tests: the driver on the real engine, in Nova's two modes.
 
-nova-compute picks its concurrency mode before anything else is imported
-(``nova/cmd/compute.py``: ``monkey_patch.patch(backend='threading')``):
-
-* ``OS_NOVA_DISABLE_EVENTLET_PATCHING`` set to ``1``/``true``/``yes``
-  means native threads, and Nova then makes ``import eventlet`` fail;
-  set to any other non-empty value it means eventlet monkey patching;
-* unset, ``[DEFAULT] concurrency_backend`` of the ``--config-file``
-  decides (``threading``, ``eventlet``, or ``auto``, which for
-  nova-compute is threading).
-
-These tests do the same, here, before any test module imports Nova:
-``PYDOCK_TEST_CONCURRENCY=eventlet`` (set by the ``functional-eventlet``
-tox environment) selects eventlet mode and ``threading`` native threads;
-unset, an explicit ``OS_NOVA_DISABLE_EVENTLET_PATCHING`` is honoured as
-Nova honours it, and without either the tests run in native threads, the
-default of nova-compute. The environment variable is then pinned for the
-whole process, because Nova's test harness (``nova.tests.unit``) calls
-``monkey_patch.patch()`` again on import, with eventlet as its default.
+The mode is chosen here, before any test module imports Nova, by
+``tools/lib/nova_concurrency.py`` (``PYDOCK_TEST_CONCURRENCY=eventlet``
+or ``threading``; its doc says how it follows nova-compute).
 """
-import os
+import tests  # noqa: F401, I001 - puts tools/lib on sys.path
 
-_THREADS = ('1', 'true', 'yes')
-_requested = os.environ.get('PYDOCK_TEST_CONCURRENCY')
-if _requested:
-    _disable = 'false' if _requested == 'eventlet' else 'true'
-else:
-    _disable = os.environ.get('OS_NOVA_DISABLE_EVENTLET_PATCHING') or 'true'
-os.environ['OS_NOVA_DISABLE_EVENTLET_PATCHING'] = _disable
-CONCURRENCY = 'threading' if _disable.lower() in _THREADS else 'eventlet'
-
-from nova import monkey_patch  # noqa: E402
-
-monkey_patch.patch(backend='threading')
+from nova_concurrency import CONCURRENCY  # noqa: E402, F401

@@ -6,10 +6,9 @@ Docker SDK. Glance is a directory of archives (:class:`DirectoryImages`):
 the driver only needs ``download`` to stream and ``update`` to accept a
 stream, which is the part of Nova's image API it uses.
 """
-import os
-import threading
 import uuid
 
+from directory_images import DirectoryImages
 import fixtures
 from nova import context as nova_context
 from nova import exception
@@ -26,59 +25,6 @@ from tests import engine
 from tests import images
 
 CONF = pydock_conf.CONF
-CHUNK = 64 * 1024
-
-
-class DirectoryImages:
-    """Glance stand-in: image data are files in a directory.
-
-    ``download`` returns an iterator of chunks like Nova's image API does
-    when called without a destination; ``update`` reads ``data`` like a
-    file, as python-glanceclient does.
-    """
-
-    def __init__(self, path):
-        self.path = path
-        self.metadata = {}
-        self.downloads = {}
-        self._lock = threading.Lock()
-
-    def add(self, image_id, source_path=None, data=None, **metadata):
-        target = os.path.join(self.path, image_id)
-        if source_path:
-            os.link(source_path, target)
-        else:
-            with open(target, 'wb') as f:
-                f.write(data)
-        self.metadata[image_id] = dict(
-            metadata, id=image_id, size=os.path.getsize(target))
-        return self.meta(image_id)
-
-    def meta(self, image_id):
-        info = {'container_format': 'docker', 'disk_format': 'raw',
-                    'properties': {}}
-        info.update(self.metadata[image_id])
-        return objects.ImageMeta.from_dict(info)
-
-    def download(self, context, image_id):
-        with self._lock:
-            self.downloads[image_id] = self.downloads.get(image_id, 0) + 1
-        return images.file_chunks(os.path.join(self.path, image_id))
-
-    def update(self, context, image_id, metadata, data=None,
-               purge_props=True):
-        with open(os.path.join(self.path, image_id), 'wb') as f:
-            while chunk := data.read(CHUNK):
-                f.write(chunk)
-        self.metadata[image_id] = dict(metadata, id=image_id)
-
-    def get(self, context, image_id):
-        meta = dict(self.metadata[image_id])
-        meta.setdefault('container_format', 'docker')
-        meta.setdefault('disk_format', 'raw')
-        meta.setdefault('properties', {})
-        meta.setdefault('status', 'active')
-        return meta
 
 
 class DriverTestCase(testtools.TestCase):

@@ -27,59 +27,19 @@ class TestHypervisor(base.PyDockTestCase):
 
     def test_compute_node_up_and_inventory_matches_host(self):
         host = self.hosts[0]
-        data_root = self._engine.info()['DockerRootDir']
-        stat = os.statvfs(data_root)
-        vcpus = len(os.sched_getaffinity(0))
-        memory_mb = _host_memory_mb()
-        disk_gb = stat.f_blocks * stat.f_frsize // GIB
+        stat = os.statvfs(self._engine.info()['DockerRootDir'])
+        expected = {'vcpus': len(os.sched_getaffinity(0)),
+                    'memory_mb': _host_memory_mb(),
+                    'disk_gb': stat.f_blocks * stat.f_frsize // GIB}
 
         services = self.admin_api.get_services(binary='nova-compute',
                                                host=host)
         self.assertEqual(1, len(services))
         self.assertEqual('up', services[0]['state'])
         self.assertEqual('enabled', services[0]['status'])
-
-        # ``openstack hypervisor show`` (microversion 2.87 still shows the
-        # resource fields).
-        self.admin_api.microversion = '2.87'
-        try:
-            hypervisors = self.admin_api.api_get(
-                '/os-hypervisors/detail').body['hypervisors']
-        finally:
-            self.admin_api.microversion = self.microversion
-        self.assertEqual([host],
-                         [h['hypervisor_hostname'] for h in hypervisors])
-        hypervisor = hypervisors[0]
-        self.assertEqual('up', hypervisor['state'])
-        self.assertEqual('docker', hypervisor['hypervisor_type'])
-        self.assertEqual(vcpus, hypervisor['vcpus'])
-        self.assertEqual(memory_mb, hypervisor['memory_mb'])
-        self.assertEqual(disk_gb, hypervisor['local_gb'])
-        self.assertEqual(host, hypervisor['service']['host'])
-        # From 2.88 the host's uptime is part of ``hypervisor show``.
-        shown = self.admin_api.api_get(
-            '/os-hypervisors/%s' % hypervisor['id']).body['hypervisor']
-        self.assertEqual('up', shown['state'])
-        self.assertIn(' up ', shown['uptime'])
-        self.assertIn('load average', shown['uptime'])
-
+        self._check_hypervisor(host, expected)
         rp_uuid = self._get_provider_uuid_by_host(host)
-        inventory = self._get_provider_inventory(rp_uuid)
-        self.assertEqual({orc.VCPU, orc.MEMORY_MB, orc.DISK_GB},
-                         set(inventory))
-        self.assertEqual(vcpus, inventory[orc.VCPU]['total'])
-        self.assertEqual(CONF.reserved_host_cpus,
-                         inventory[orc.VCPU]['reserved'])
-        self.assertEqual(CONF.initial_cpu_allocation_ratio,
-                         inventory[orc.VCPU]['allocation_ratio'])
-        self.assertEqual(memory_mb, inventory[orc.MEMORY_MB]['total'])
-        self.assertEqual(CONF.reserved_host_memory_mb,
-                         inventory[orc.MEMORY_MB]['reserved'])
-        self.assertEqual(CONF.initial_ram_allocation_ratio,
-                         inventory[orc.MEMORY_MB]['allocation_ratio'])
-        self.assertEqual(disk_gb, inventory[orc.DISK_GB]['total'])
-        self.assertEqual(CONF.initial_disk_allocation_ratio,
-                         inventory[orc.DISK_GB]['allocation_ratio'])
+        self._check_inventory(rp_uuid, expected)
 
         # A server's flavor is what Placement counts against the host.
         flavor_id = self.container_flavor(memory_mb=64, vcpus=1)
@@ -91,6 +51,50 @@ class TestHypervisor(base.PyDockTestCase):
         self.assertEqual(
             {orc.VCPU: 0, orc.MEMORY_MB: 0, orc.DISK_GB: 0},
             self._get_provider_usages(rp_uuid))
+
+    def _check_hypervisor(self, host, expected):
+        """``openstack hypervisor show`` (microversion 2.87 still shows the
+        resource fields; from 2.88 the host's uptime is part of it)."""
+        self.admin_api.microversion = '2.87'
+        try:
+            hypervisors = self.admin_api.api_get(
+                '/os-hypervisors/detail').body['hypervisors']
+        finally:
+            self.admin_api.microversion = self.microversion
+        self.assertEqual([host],
+                         [h['hypervisor_hostname'] for h in hypervisors])
+        hypervisor = hypervisors[0]
+        self.assertEqual('up', hypervisor['state'])
+        self.assertEqual('docker', hypervisor['hypervisor_type'])
+        self.assertEqual(expected['vcpus'], hypervisor['vcpus'])
+        self.assertEqual(expected['memory_mb'], hypervisor['memory_mb'])
+        self.assertEqual(expected['disk_gb'], hypervisor['local_gb'])
+        self.assertEqual(host, hypervisor['service']['host'])
+        shown = self.admin_api.api_get(
+            '/os-hypervisors/%s' % hypervisor['id']).body['hypervisor']
+        self.assertEqual('up', shown['state'])
+        self.assertIn(' up ', shown['uptime'])
+        self.assertIn('load average', shown['uptime'])
+
+    def _check_inventory(self, rp_uuid, expected):
+        """Placement's inventory of the host: totals, reserved, ratios."""
+        inventory = self._get_provider_inventory(rp_uuid)
+        self.assertEqual({orc.VCPU, orc.MEMORY_MB, orc.DISK_GB},
+                         set(inventory))
+        self.assertEqual(expected['vcpus'], inventory[orc.VCPU]['total'])
+        self.assertEqual(CONF.reserved_host_cpus,
+                         inventory[orc.VCPU]['reserved'])
+        self.assertEqual(CONF.initial_cpu_allocation_ratio,
+                         inventory[orc.VCPU]['allocation_ratio'])
+        self.assertEqual(expected['memory_mb'],
+                         inventory[orc.MEMORY_MB]['total'])
+        self.assertEqual(CONF.reserved_host_memory_mb,
+                         inventory[orc.MEMORY_MB]['reserved'])
+        self.assertEqual(CONF.initial_ram_allocation_ratio,
+                         inventory[orc.MEMORY_MB]['allocation_ratio'])
+        self.assertEqual(expected['disk_gb'], inventory[orc.DISK_GB]['total'])
+        self.assertEqual(CONF.initial_disk_allocation_ratio,
+                         inventory[orc.DISK_GB]['allocation_ratio'])
 
 
 class TestTwoComputes(base.PyDockTestCase):

@@ -70,27 +70,41 @@ class TestGlanceAPIWithLayersStore(testtools.TestCase):
 
     def test_two_images_share_their_base_layer(self):
         self.archives = self._build_archives()
-        stored = []
-        for name, path in zip(('one', 'two'), self.archives, strict=True):
-            image = self._upload(name, path)
-            with open(path, 'rb') as f:
-                data = f.read()
-            self.assertEqual('active', image.status, self.glance.logs())
-            self.assertEqual(len(data), image.size)
-            self.assertEqual(hashlib.md5(data, usedforsecurity=False)
-                             .hexdigest(), image.checksum)
-            self.assertEqual('sha512', image.os_hash_algo)
-            self.assertEqual(hashlib.sha512(data).hexdigest(),
-                             image.os_hash_value)
-            self.assertEqual(glance_api.BACKEND, image.stores)
-            stored.append((image, data))
-
+        stored = [self._upload_and_check(name, path) for name, path in
+                  zip(('one', 'two'), self.archives, strict=True)]
         for image, data in stored:
             # glanceclient verifies md5 and sha512 while iterating and
             # raises IOError on a mismatch.
             body = b''.join(self.client.images.data(image.id))
             self.assertEqual(data, body)
+        base_blob = self._check_base_layer_stored_once()
+        self._check_report(stored, base_blob)
+        for image, _data in stored:
+            self.client.images.delete(image.id)
+        self.assertEqual({}, self._blob_files())
+        self.assertEqual([], os.listdir(os.path.join(self.glance.datadir,
+                                                     'images')))
 
+    def _upload_and_check(self, name, path):
+        """Upload an archive; Glance has its size, checksums and store.
+
+        :returns: (the image, the archive's bytes)
+        """
+        image = self._upload(name, path)
+        with open(path, 'rb') as f:
+            data = f.read()
+        self.assertEqual('active', image.status, self.glance.logs())
+        self.assertEqual(len(data), image.size)
+        self.assertEqual(hashlib.md5(data, usedforsecurity=False)
+                         .hexdigest(), image.checksum)
+        self.assertEqual('sha512', image.os_hash_algo)
+        self.assertEqual(hashlib.sha512(data).hexdigest(),
+                         image.os_hash_value)
+        self.assertEqual(glance_api.BACKEND, image.stores)
+        return image, data
+
+    def _check_base_layer_stored_once(self):
+        """:returns: the path of the shared base layer's blob"""
         one, two = (layer_digests(p) for p in self.archives)
         shared = set(one.values()) & set(two.values())
         self.assertEqual(1, len(shared), 'the archives share one layer')
@@ -107,8 +121,10 @@ class TestGlanceAPIWithLayersStore(testtools.TestCase):
                                                    'images'))
                 if os.path.exists(os.path.join(
                     self.glance.datadir, 'images', d, digest))]))
+        return blobs[base_digest]
 
-        # The operator report reads glance-api's own configuration.
+    def _check_report(self, stored, base_blob):
+        """The operator report reads glance-api's own configuration."""
         report = subprocess.run(
             [os.path.join(os.path.dirname(sys.executable),
                           'glance-store-layers-report'),
@@ -123,13 +139,7 @@ class TestGlanceAPIWithLayersStore(testtools.TestCase):
         # One copy of the base layer saved, less a little recipe framing.
         self.assertLess(figures['stored_bytes'],
                         figures['logical_bytes'] - os.path.getsize(
-                            blobs[base_digest]) + 4096)
-
-        for image, _data in stored:
-            self.client.images.delete(image.id)
-        self.assertEqual({}, self._blob_files())
-        self.assertEqual([], os.listdir(os.path.join(self.glance.datadir,
-                                                     'images')))
+                            base_blob) + 4096)
 
     def test_oci_layout_archives_share_their_layer(self):
         # Docker 25+ writes this layout; the engine here (20.10) cannot,
