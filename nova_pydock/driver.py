@@ -29,6 +29,7 @@ from nova_pydock import images
 from nova_pydock import lifecycle
 from nova_pydock import migration
 from nova_pydock import personality
+from nova_pydock import recovery
 from nova_pydock.network import api as network_api
 
 LOG = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class PyDockDriver(driver.ComputeDriver):
         self._lifecycle = None
         self._resize = migration.Resize(self, self._engine)
         self._consoles = serial_console.SerialConsoles(self._engine)
+        self._recovery = recovery.EngineRecovery(self._engine, CONF.host,
+                                                 self)
         # The compute host this driver serves, bound once: Nova builds the
         # driver while ``[DEFAULT] host`` names its service, and passes the
         # same name to init_host. Several services in one process (Nova's
@@ -83,20 +86,25 @@ class PyDockDriver(driver.ComputeDriver):
         self._consoles.start(host)
 
     def _follow_lifecycle(self):
-        if self._lifecycle is not None:
-            self._lifecycle.stop()
+        self._stop_following()
+        self._recovery = recovery.EngineRecovery(self._engine,
+                                                 self._hostname, self)
         self._lifecycle = lifecycle.LifecycleWatcher(
-            self._engine, self._hostname, self.emit_event,
+            self._engine.without_retries(), self._hostname, self.emit_event,
             CONF.pydock.stopped_event_delay,
-            CONF.pydock.engine_retry_interval)
+            CONF.pydock.engine_retry_interval, recovery=self._recovery)
         self._lifecycle.start()
 
     def cleanup_host(self, host):
         """Stop following container events and serving consoles."""
         self._consoles.stop()
+        self._stop_following()
+
+    def _stop_following(self):
         if self._lifecycle is not None:
             self._lifecycle.stop()
             self._lifecycle = None
+        self._recovery.stop()
 
     @property
     def hostname(self):
@@ -158,7 +166,8 @@ class PyDockDriver(driver.ComputeDriver):
 
     def get_info(self, instance, use_cache=True):
         return hardware.InstanceInfo(
-            state=self._inspected(instance).power_state)
+            state=self._recovery.power_state(
+                instance, self._inspected(instance).state))
 
     # -- spawn and destroy --------------------------------------------------
 

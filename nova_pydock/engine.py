@@ -132,6 +132,12 @@ class EngineClient:
                    retry_interval=opts.engine_retry_interval,
                    load_timeout=opts.image_load_timeout)
 
+    def without_retries(self):
+        """A client of the same engine whose calls are never repeated:
+        for a caller that must not wait on an engine that went away."""
+        return EngineClient(self.url, self._timeout, retries=0,
+                            load_timeout=self._load_timeout)
+
     # -- connection -------------------------------------------------------
 
     @property

@@ -15,6 +15,13 @@ still stopped then, because the compute manager ignores lifecycle events of
 an instance with a task under way, such as a spawn that is completing. A
 container that stopped on its own is logged with its exit code, whether
 the OOM killer ended it, and its last output lines.
+
+An engine that stops without live restore stops every container first,
+and its ``die`` events arrive like any other. They are not news for Nova:
+a stop is reported only if the engine still answers when the delay is
+over and the stream has not ended since. When the stream ends and when it
+is back, the watcher tells ``recovery`` (:mod:`nova_pydock.recovery`),
+which brings back what Nova says should run.
 """
 import threading
 import time
@@ -53,12 +60,16 @@ class LifecycleWatcher:
     """Follows one compute host's containers on the engine for Nova."""
 
     def __init__(self, engine, host, emit, stopped_event_delay,
-                 reconnect_interval):
+                 reconnect_interval, recovery=None):
         self._engine = engine
         self._host = host
         self._emit = emit
         self._stopped_event_delay = stopped_event_delay
         self._reconnect_interval = max(reconnect_interval, 0.1)
+        self._recovery = recovery
+        # How many times the stream ended: a stop seen before the last end
+        # may have been the engine's own doing.
+        self._losses = 0
         self._lock = threading.Lock()
         self._expected = {}
         self._pending_stops = {}
@@ -136,6 +147,8 @@ class LifecycleWatcher:
                 LOG.info('Following container events of host %s again',
                          self._host)
                 lost = False
+                if self._recovery is not None:
+                    self._recovery.engine_returned()
             try:
                 for found in stream:
                     time_nano = found.get('timeNano', 0)
@@ -150,9 +163,16 @@ class LifecycleWatcher:
                 return
             LOG.warning('The container event stream ended (%s); '
                         'reconnecting', reason)
+            self._stream_lost()
             lost = True
             since = _since(last_seen or opened_at)
             self._closing.wait(self._reconnect_interval)
+
+    def _stream_lost(self):
+        with self._lock:
+            self._losses += 1
+        if self._recovery is not None:
+            self._recovery.engine_lost()
 
     def _connect(self, since, quiet):
         """Open the event stream, or return None if the engine is away."""
@@ -205,6 +225,12 @@ class LifecycleWatcher:
         except (engine_client.ContainerNotFound,
                 engine_client.ContainerConflict):
             return  # removed, or being removed: not a stop to explain
+        except engine_client.EngineUnavailable:
+            LOG.info('Container %(name)s stopped (exit code %(code)s) while '
+                     'the engine does not answer: it is stopping, most '
+                     'likely', {'name': name, 'code': exit_code},
+                     instance_uuid=uuid)
+            return
         LOG.warning('Container %(name)s stopped on its own: exit code '
                     '%(code)s%(oom)s; its last output: %(output)s',
                     {'name': name, 'code': exit_code,
@@ -213,10 +239,11 @@ class LifecycleWatcher:
                     instance_uuid=uuid)
 
     def _report_stop_later(self, name, uuid):
-        timer = threading.Timer(self._stopped_event_delay,
-                                self._report_stop, (name, uuid))
-        timer.daemon = True
         with self._lock:
+            timer = threading.Timer(self._stopped_event_delay,
+                                    self._report_stop,
+                                    (name, uuid, self._losses))
+            timer.daemon = True
             if self._closing.is_set():
                 return
             previous = self._pending_stops.pop(name, None)
@@ -231,12 +258,24 @@ class LifecycleWatcher:
         if timer is not None:
             timer.cancel()
 
-    def _report_stop(self, name, uuid):
+    def _report_stop(self, name, uuid, losses):
         with self._lock:
             self._pending_stops.pop(name, None)
+            lost_since = self._losses != losses
         try:
+            if lost_since:
+                raise engine_client.EngineUnavailable(
+                    url=self._engine.url, reason='it went away')
             state = self._engine.inspect_container(name)['State']
         except engine_client.ContainerNotFound:
+            return
+        except engine_client.EngineUnavailable as exc:
+            # A stopping engine closes its socket before it stops the
+            # containers: this stop was most likely its doing.
+            LOG.info('Container %(name)s stopped as the engine went away; '
+                     'not reported to Nova (%(reason)s)',
+                     {'name': name, 'reason': exc.kwargs['reason']},
+                     instance_uuid=uuid)
             return
         except Exception:
             LOG.exception('Cannot tell Nova that container %s stopped',

@@ -89,7 +89,7 @@ def _alive(pid):
 class PrivateEngine:
     """A dockerd of its own in a temporary directory."""
 
-    def __init__(self):
+    def __init__(self, live_restore=False):
         # Short paths: unix socket paths below the exec root are limited.
         self.root = tempfile.mkdtemp(prefix='pde-', dir='/tmp')
         self.socket = os.path.join(self.root, 'engine.sock')
@@ -98,6 +98,7 @@ class PrivateEngine:
         self.pidfile = os.path.join(self.root, 'dockerd.pid')
         self.log = os.path.join(self.root, 'dockerd.log')
         self.url = 'unix://' + self.socket
+        self.live_restore = live_restore
         self.api = None
 
     def start(self):
@@ -107,6 +108,7 @@ class PrivateEngine:
                    PYDOCK_ENGINE_EXEC_ROOT=self.exec_root,
                    PYDOCK_ENGINE_PIDFILE=self.pidfile,
                    PYDOCK_ENGINE_LOG=self.log,
+                   PYDOCK_ENGINE_LIVE_RESTORE=str(int(self.live_restore)),
                    PYDOCK_ENGINE_WAIT=str(WAIT))
         subprocess.run([os.path.join(engine.REPO, 'tools', 'ensure-engine')],
                        env=env, check=True, timeout=WAIT + 30)
@@ -197,11 +199,17 @@ def _cgroup_pids(cgroup):
 
 
 class PrivateEngineTestCase(driver_base.DriverTestCase):
-    """A driver on a private engine that a test may stop and start."""
+    """A driver on a private engine that a test may stop and start.
+
+    Without live restore unless ``live_restore`` says otherwise: a
+    stopping engine stops its containers, as a host shutdown does.
+    """
+
+    live_restore = False
 
     def setUp(self):
         super().setUp()
-        self.engine = PrivateEngine()
+        self.engine = PrivateEngine(self.live_restore)
         self.addCleanup(self._destroy_engine)
         self.engine.start()
         conf = self.useFixture(driver_base.config_fixture.Config(

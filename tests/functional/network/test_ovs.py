@@ -40,7 +40,8 @@ def vsctl(*args, check=True):
     return base.run('ovs-vsctl', '--timeout=20', *args, check=check)
 
 
-class TestOpenVSwitch(base.NetworkTestCase):
+class OpenVSwitchTestCase(base.NetworkTestCase):
+    """A netdev OVS bridge of the test's own with a peer on it."""
 
     def setUp(self):
         # Before the base class's timeout: the first call may install OVS.
@@ -104,6 +105,9 @@ class TestOpenVSwitch(base.NetworkTestCase):
                     'list', 'Interface', name)
         data = json.loads(out)['data'][0]
         return dict(data[1][1])
+
+
+class TestOpenVSwitch(OpenVSwitchTestCase):
 
     def test_port_with_neutron_external_ids(self):
         container = self.start_container()
