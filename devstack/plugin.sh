@@ -32,7 +32,11 @@ function pydock_iniset_from {
 }
 
 function install_nova_pydock {
-    "$PYDOCK_DIR/tools/ensure-engine"
+    local live_restore=0
+    [ "$PYDOCK_ENGINE_LIVE_RESTORE" = True ] && live_restore=1
+    PYDOCK_ENGINE_SOCKET=$PYDOCK_ENGINE_SOCKET \
+        PYDOCK_ENGINE_LIVE_RESTORE=$live_restore \
+        "$PYDOCK_DIR/tools/ensure-engine"
     setup_develop "$PYDOCK_DIR"
 }
 

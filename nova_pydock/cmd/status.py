@@ -47,11 +47,16 @@ def check_compute_driver(conf):
                    "to run instances as containers" % (value, DRIVER_SETTING))
 
 
-def check_engine(conf):
+def _engine(conf):
     # Imported here: it needs nova, whose absence check_nova reports.
     from nova_pydock import engine  # noqa: PLC0415
+    return engine, engine.EngineClient.from_conf(conf)
+
+
+def check_engine(conf):
+    engine, client = _engine(conf)
     try:
-        version = engine.EngineClient.from_conf(conf).version()
+        version = client.version()
     except engine.EngineUnavailable as exc:
         return False, str(exc)
     return True, ("engine at %s answers: %s, API %s"
@@ -74,17 +79,37 @@ def check_allowed_cap_add(conf):
                   % (', '.join(allowed) or '(empty: flavors add none)'))
 
 
+def check_live_restore(conf):
+    """Without live restore an engine restart stops every container."""
+    engine, client = _engine(conf)
+    try:
+        enabled = client.info().get('LiveRestoreEnabled')
+    except engine.EngineUnavailable as exc:
+        return False, str(exc)
+    if enabled:
+        return True, ("engine live restore is on: servers keep running "
+                      "while the engine restarts")
+    return WARN, ("engine live restore is off: an engine restart (a "
+                  "docker.io upgrade, a crash) stops every server until "
+                  "nova-pydock starts them again; start dockerd with "
+                  "--live-restore (or \"live-restore\": true in "
+                  "/etc/docker/daemon.json) and restart it once")
+
+
 def main(argv=None):
     conf = cfg.ConfigOpts()
     pydock_conf.register_opts(conf)
     conf.register_opt(cfg.StrOpt('compute_driver'))
     conf(argv if argv is not None else sys.argv[1:], project='nova',
          default_config_files=[])
+    results = [check_nova(), check_compute_driver(conf),
+               check_allowed_cap_add(conf), check_engine(conf)]
+    if results[-1][0]:
+        results.append(check_live_restore(conf))
     failed = 0
-    for ok, line in (check_nova(), check_compute_driver(conf),
-                     check_allowed_cap_add(conf), check_engine(conf)):
-        print('%s  %s' % (_LABELS[ok], line))
-        failed += ok is False
+    for verdict, line in results:
+        print('%s  %s' % (_LABELS[verdict], line))
+        failed += verdict is False
     return failed
 
 

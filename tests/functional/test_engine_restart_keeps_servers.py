@@ -29,6 +29,8 @@ from nova.network import model
 from nova.virt import event as virtevent
 
 from nova_pydock import recovery
+from nova_pydock.cmd import status
+from tests.functional import driver_base
 from tests.functional import test_engine_restart as restart
 from tests.functional.network import base as net_base
 from tests.functional.network import test_ovs
@@ -104,6 +106,7 @@ class TestWithLiveRestore(EngineRestartTestCase):
         name = 'nova-%s' % instance.uuid
         before = self.engine.api.inspect_container(name)['State']
         self.assertTrue(self.engine.api.info()['LiveRestoreEnabled'])
+        self.assertEqual(True, status.check_live_restore(driver_base.CONF)[0])
         self.listen(name, 7001)
 
         self.assertTrue(self.engine.stop(), 'dockerd did not stop')
@@ -146,6 +149,8 @@ class TestWithoutLiveRestore(EngineRestartTestCase):
         name = 'nova-%s' % running.uuid
         before = self.engine.api.inspect_container(name)['State']
         self.assertFalse(self.engine.api.info()['LiveRestoreEnabled'])
+        self.assertEqual(status.WARN,
+                         status.check_live_restore(driver_base.CONF)[0])
         del self.events[:]
 
         self.assertTrue(self.engine.stop(), 'dockerd did not stop')

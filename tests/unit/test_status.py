@@ -81,3 +81,20 @@ class TestStatusCommand(testtools.TestCase):
                 mock.Mock(pydock=mock.Mock(allowed_cap_add=value)))
             self.assertIs(True, ok)
             self.assertIn(shown, line)
+
+class TestLiveRestoreCheck(testtools.TestCase):
+
+    def _check(self, info):
+        conf = mock.Mock()
+        conf.pydock.engine_url = 'unix:///x.sock'
+        with mock.patch('nova_pydock.engine.EngineClient.info',
+                        return_value=info):
+            return status.check_live_restore(conf)
+
+    def test_on(self):
+        self.assertEqual(True, self._check({'LiveRestoreEnabled': True})[0])
+
+    def test_off_is_a_warning_with_what_to_do(self):
+        verdict, line = self._check({'LiveRestoreEnabled': False})
+        self.assertEqual(status.WARN, verdict)
+        self.assertIn('--live-restore', line)
