@@ -67,6 +67,15 @@ INSTANCE_OPTS = [
              'way (a spawn that is completing), so it waits this long; a '
              'start in the meantime cancels it.'),
     cfg.IntOpt(
+        'engine_restart_concurrency',
+        default=4, min=1,
+        help='How many containers the driver starts at a time after the '
+             'engine restarted without live restore (dockerd without '
+             '``--live-restore`` stops every container on its way down): '
+             'each one whose server Nova has ACTIVE, PAUSED or SUSPENDED '
+             'runs again with its ports plugged anew. With live restore '
+             'the containers keep running and nothing is started.'),
+    cfg.IntOpt(
         'console_log_max_bytes',
         default=64 * 1024, min=1024,
         help='Upper bound on what get_console_output returns: the most '

@@ -87,8 +87,9 @@ class PyDockDriver(driver.ComputeDriver):
 
     def _follow_lifecycle(self):
         self._stop_following()
-        self._recovery = recovery.EngineRecovery(self._engine,
-                                                 self._hostname, self)
+        self._recovery = recovery.EngineRecovery(
+            self._engine, self._hostname, self,
+            CONF.pydock.engine_restart_concurrency)
         self._lifecycle = lifecycle.LifecycleWatcher(
             self._engine.without_retries(), self._hostname, self.emit_event,
             CONF.pydock.stopped_event_delay,

@@ -18,6 +18,7 @@ compute manager takes for every action on that instance, so that a stop
 or delete the user asks for meanwhile wins. A container that does not
 come back (its process exits at start) is reported to Nova as stopped.
 """
+import queue
 import threading
 import time
 
@@ -81,13 +82,15 @@ class EngineRecovery:
     """Brings back one host's instances after the engine stopped them.
 
     ``driver`` is the compute driver: its ``power_on``, ``pause``,
-    ``get_info`` and ``emit_event`` are used as Nova would use them.
+    ``get_info`` and ``emit_event`` are used as Nova would use them;
+    ``concurrency`` of them at a time.
     """
 
-    def __init__(self, engine, host, driver, instances=None):
+    def __init__(self, engine, host, driver, concurrency=1, instances=None):
         self._engine = engine
         self._host = host
         self._driver = driver
+        self._concurrency = max(concurrency, 1)
         self._instances = instances or HostInstances(host)
         self._lock = threading.Lock()
         # The engine went away and its containers were not looked at
@@ -165,8 +168,7 @@ class EngineRecovery:
         LOG.warning('The engine is back and had stopped %(n)d containers '
                     'of host %(host)s that Nova has running; starting them '
                     'again', {'n': len(candidates), 'host': self._host})
-        back = sum(self._bring_back(instance) for instance in candidates
-                   if not self._closing.is_set())
+        back = self._bring_back_all(candidates)
         LOG.info('%(back)d of %(n)d containers of host %(host)s run again '
                  '%(t).1fs after the engine returned',
                  {'back': back, 'n': len(candidates), 'host': self._host,
@@ -181,6 +183,31 @@ class EngineRecovery:
             and container.is_instance_name(found['Names'][0])}
         return [instance for instance in self._instances.on_host()
                 if instance.uuid in stopped and wanted_running(instance)]
+
+    def _bring_back_all(self, instances):
+        """Bring back ``instances``, ``concurrency`` at a time; how many
+        run again."""
+        todo = queue.SimpleQueue()
+        for instance in instances:
+            todo.put(instance)
+        back = []
+
+        def work():
+            while not self._closing.is_set():
+                try:
+                    instance = todo.get_nowait()
+                except queue.Empty:
+                    return
+                back.append(self._bring_back(instance))
+
+        workers = [threading.Thread(target=work, daemon=True,
+                                    name='pydock-recovery-worker')
+                   for _ in range(min(self._concurrency, len(instances)))]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return sum(back)
 
     def _bring_back(self, instance):
         """Start the instance's container again; True if it runs."""

@@ -81,7 +81,7 @@ class TestRecover(testtools.TestCase):
         instances.current.side_effect = lambda i: i
         driver = mock.Mock()
         driver.get_info.return_value.state = power_state.RUNNING
-        rec = recovery.EngineRecovery(engine, 'h', driver, instances)
+        rec = recovery.EngineRecovery(engine, 'h', driver, 2, instances)
         rec.engine_lost()
         rec._recover()
         driver.power_on.assert_called_once_with(mock.ANY, wanted, [])
