@@ -262,24 +262,25 @@ class LifecycleWatcher:
         with self._lock:
             self._pending_stops.pop(name, None)
             lost_since = self._losses != losses
+        # A stopping engine closes its socket before it stops the
+        # containers, and its event stream ends after: a stop followed by
+        # either was most likely the engine's doing.
+        why_not = 'the engine restarted since' if lost_since else None
         try:
-            if lost_since:
-                raise engine_client.EngineUnavailable(
-                    url=self._engine.url, reason='it went away')
-            state = self._engine.inspect_container(name)['State']
+            state = {} if why_not else self._engine.inspect_container(
+                name)['State']
         except engine_client.ContainerNotFound:
             return
         except engine_client.EngineUnavailable as exc:
-            # A stopping engine closes its socket before it stops the
-            # containers: this stop was most likely its doing.
-            LOG.info('Container %(name)s stopped as the engine went away; '
-                     'not reported to Nova (%(reason)s)',
-                     {'name': name, 'reason': exc.kwargs['reason']},
-                     instance_uuid=uuid)
-            return
+            why_not = exc.kwargs['reason']
         except Exception:
             LOG.exception('Cannot tell Nova that container %s stopped',
                           name)
+            return
+        if why_not:
+            LOG.info('Container %(name)s stopped as the engine went away; '
+                     'not reported to Nova (%(why)s)',
+                     {'name': name, 'why': why_not}, instance_uuid=uuid)
             return
         if state.get('Running'):
             return

@@ -44,6 +44,11 @@ RUN_AGAIN = {
 }
 # What the engine leaves of a container it stopped.
 STOPPED_STATUS = 'exited'
+# How often, and how far apart, the containers and Nova's view of them are
+# looked at again when that fails (the engine went away again, the
+# conductor does not answer) before the stopped ones are left as they are.
+LOOK_TRIES = 10
+LOOK_INTERVAL = 6.0
 _EVENT_OF_STATE = {
     power_state.RUNNING: virtevent.EVENT_LIFECYCLE_STARTED,
     power_state.PAUSED: virtevent.EVENT_LIFECYCLE_PAUSED,
@@ -150,14 +155,28 @@ class EngineRecovery:
                 self._again = False
 
     def _recover(self):
-        started = time.monotonic()
-        try:
-            candidates = self._stopped_but_wanted()
-        except Exception as exc:  # the engine or Nova's database is away
-            LOG.warning('Cannot look at the containers of host %(host)s '
-                        'after the engine returned (%(exc)s); again when '
-                        'it next returns', {'host': self._host, 'exc': exc})
+        for attempt in range(1, LOOK_TRIES + 1):
+            try:
+                candidates = self._stopped_but_wanted()
+            except Exception as exc:  # the engine or the conductor is away
+                LOG.warning('Cannot look at the containers of host %(host)s '
+                            'after the engine returned (%(exc)s); try '
+                            '%(n)d of %(tries)d',
+                            {'host': self._host, 'exc': exc, 'n': attempt,
+                             'tries': LOOK_TRIES})
+                if self._closing.wait(LOOK_INTERVAL):
+                    return
+                continue
+            self._run_again(candidates)
             return
+        with self._lock:
+            self._in_doubt = False
+        LOG.error('Containers of host %s that the engine stopped are not '
+                  'started again: Nova will see them stopped; start their '
+                  'servers again (openstack server start)', self._host)
+
+    def _run_again(self, candidates):
+        started = time.monotonic()
         with self._lock:
             self._waiting = {container.name_for(i) for i in candidates}
             self._in_doubt = False

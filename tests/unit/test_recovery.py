@@ -93,6 +93,20 @@ class TestRecover(testtools.TestCase):
                          rec.power_state(user_stopped, EXITED))
 
 
+    @mock.patch.object(recovery, 'LOOK_INTERVAL', 0)
+    def test_gives_up_after_bounded_tries_and_tells_the_truth(self):
+        engine = mock.Mock()
+        engine.list_containers.side_effect = RuntimeError('away')
+        rec = recovery.EngineRecovery(engine, 'h', mock.Mock(), 2,
+                                      mock.Mock())
+        rec.engine_lost()
+        rec._recover()
+        self.assertEqual(recovery.LOOK_TRIES,
+                         engine.list_containers.call_count)
+        self.assertEqual(power_state.SHUTDOWN,
+                         rec.power_state(_instance(), EXITED))
+
+
 class TestWatcherStops(testtools.TestCase):
 
     def _watcher(self, engine):
