@@ -257,6 +257,8 @@ class LifecycleWatcher:
             timer = self._pending_stops.pop(name, None)
         if timer is not None:
             timer.cancel()
+            LOG.info('Container %s started again within [pydock] '
+                     'stopped_event_delay; its stop is not reported', name)
 
     def _report_stop(self, name, uuid, losses):
         with self._lock:
