@@ -55,7 +55,7 @@ class PyDockDriver(driver.ComputeDriver):
         self._network = network_api.ContainerNetwork()
         self._drives = configdrive.ConfigDrives.from_conf(CONF)
         self._lifecycle = None
-        self._resize = migration.Resize(self, self._engine)
+        self._resize = migration.Resize(self, self._engine, self._images)
         self._consoles = serial_console.SerialConsoles(self._engine)
         self._recovery = recovery.EngineRecovery(self._engine, CONF.host,
                                                  self)
@@ -348,7 +348,7 @@ class PyDockDriver(driver.ComputeDriver):
         if not guest.thaw() and not guest.running:
             self._start(guest, network_info)
 
-    # -- resize (on this host: see nova_pydock.migration) -------------------
+    # -- resize and cold migration (see nova_pydock.migration) -------------
 
     def migrate_disk_and_power_off(self, context, instance, dest, flavor,
                                    network_info, block_device_info=None,

@@ -4,8 +4,12 @@ A container's disk is its writable layer in this host's engine, so a
 resize stays on this host. Limits the engine can update are changed in
 place; a flavor that changes what is fixed when a container is created
 gets a new container, made from an image of the old one's files, while
-the old one is kept, stopped, under another name for a revert. Moving to
-another engine (cold migration, resize to another host) is refused.
+the old one is kept, stopped, under another name for a revert.
+
+A cold migration or a resize to another host moves the files through a
+Glance transfer image (:mod:`nova_pydock.transfer`): the source keeps its
+stopped container for a revert until Nova confirms, the destination makes
+a new container of the new flavor from the image.
 """
 import fnmatch
 import uuid
@@ -15,10 +19,12 @@ from nova import objects
 from nova.compute import vm_states
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
+from oslo_utils import excutils
 
 from nova_pydock import container
 from nova_pydock import engine as engine_client
 from nova_pydock import flavor as flavor_mapping
+from nova_pydock import transfer
 from nova_pydock.network import api as network_api
 
 LOG = logging.getLogger(__name__)
@@ -60,11 +66,13 @@ class Resize:
     ``compute`` is the driver: a resize powers containers off and on as
     Nova's power calls do, and gets them from its ``container_of``,
     ``create_container`` and ``host_config`` (the flavor mapping).
+    ``image_cache`` loads a transfer image on a destination host.
     """
 
-    def __init__(self, compute, engine):
+    def __init__(self, compute, engine, image_cache=None):
         self._compute = compute
         self._engine = engine
+        self._transfer = transfer.Transfer(engine, image_cache)
 
     def migrate_disk_and_power_off(self, context, instance, flavor,
                                    timeout, retry_interval):
@@ -75,12 +83,6 @@ class Resize:
         """
         migration = objects.Migration.get_by_instance_and_status(
             context, instance.uuid, 'migrating')
-        if migration.dest_compute != self._compute.hostname:
-            raise refuse(
-                'nova-pydock resizes a container on its own host only; '
-                'the scheduler chose %s (set [DEFAULT] '
-                'allow_resize_to_same_host = true; cold migration is not '
-                'supported)' % migration.dest_compute)
         try:
             fixed = flavor_mapping.fixed_at_creation(
                 self._compute.host_config(instance.flavor),
@@ -90,6 +92,9 @@ class Resize:
             raise refuse('flavor %s: %s' % (
                 flavor.name, exc.format_message())) from exc
         self._compute.power_off(instance, timeout, retry_interval)
+        if migration.dest_compute != self._compute.hostname:
+            return jsonutils.dumps({'transfer_image': self._send_away(
+                context, instance, migration)})
         if not fixed:
             return jsonutils.dumps({})
         LOG.info('Flavor %s changes %s: the container will be made anew '
@@ -100,7 +105,12 @@ class Resize:
     def finish_migration(self, context, instance, disk_info, network_info,
                          power_on):
         # instance.flavor is the new flavor.
-        image_ref = jsonutils.loads(disk_info or '{}').get('image')
+        info = jsonutils.loads(disk_info or '{}')
+        if info.get('transfer_image'):
+            self._receive(context, instance, info['transfer_image'],
+                          network_info, power_on)
+            return
+        image_ref = info.get('image')
         if image_ref:
             made = self._compute.create_container(
                 instance, container.name_for(instance), image_ref)
@@ -186,6 +196,76 @@ class Resize:
                          % (container.name_for(instance),
                             exc.format_message())) from exc
         return image_ref
+
+    def _send_away(self, context, instance, migration):
+        """Upload the stopped container's files for another host; keep
+        the container, stopped, for a revert. Returns the transfer image.
+
+        If that fails the container is where it was, started again if it
+        ran, nothing is left in Glance, and the migration is refused.
+        """
+        source = self._compute.container_of(instance)
+        image_id = None
+        try:
+            image_id = self._transfer.send(context, source, migration.uuid)
+            source.rename(resize_source_name_for(instance))
+        except Exception as exc:
+            if image_id:
+                self._transfer.delete(context, image_id, instance)
+            if instance.vm_state == vm_states.ACTIVE:
+                self._compute.power_on(
+                    context, instance,
+                    network_api.cached_network_info(instance))
+            reason = (exc.format_message() if hasattr(exc, 'format_message')
+                      else str(exc) or type(exc).__name__)
+            raise refuse('could not send container %s to host %s: %s' % (
+                source.name, migration.dest_compute, reason)) from exc
+        LOG.info('Container %s kept for a revert; its files go to host %s '
+                 'in transfer image %s', source.name, migration.dest_compute,
+                 image_id, instance=instance)
+        return image_id
+
+    def _receive(self, context, instance, image_id, network_info, power_on):
+        """Make the instance's container from a transfer image.
+
+        A failure removes what this host made of it (container, image,
+        host side of its ports) and the transfer image: the source still
+        keeps the original, stopped.
+        """
+        repository, tag = resize_image_for(instance)
+        image_ref = '%s:%s' % (repository, tag)
+        made = None
+        try:
+            self._transfer.receive(context, instance, image_id, image_ref)
+            made = self._compute.create_container(
+                instance, container.name_for(instance), image_ref)
+            if power_on:
+                self._compute.power_on(context, instance, network_info)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                LOG.error('Could not make the container from transfer image '
+                          '%s; removing what this host made of it', image_id,
+                          instance=instance)
+                self._undo_receive(context, instance, image_id, made,
+                                   image_ref, network_info)
+        LOG.info('Container %s made from transfer image %s for flavor %s',
+                 container.name_for(instance), image_id,
+                 instance.flavor.name, instance=instance)
+
+    def _undo_receive(self, context, instance, image_id, made, image_ref,
+                      network_info):
+        cleanups = [lambda: self._transfer.delete(context, image_id,
+                                                  instance),
+                    lambda: self._compute.cleanup(context, instance,
+                                                  network_info),
+                    lambda: made and made.remove(),
+                    lambda: self._remove_image(instance, image_ref)]
+        for cleanup in cleanups:
+            try:
+                cleanup()
+            except Exception as exc:  # one failed cleanup must not stop
+                LOG.warning('Cleanup after a failed migration: %s', exc,
+                            instance=instance)
 
     def _remove_image(self, instance, image_ref):
         try:
