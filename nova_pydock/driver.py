@@ -374,10 +374,10 @@ class PyDockDriver(driver.ComputeDriver):
 
     def check_instance_shared_storage_local(self, context, instance):
         """Hosts share an instance's disk when they share the engine."""
-        return {'engine_id': self._engine.info()['ID']}
+        return {'engine_id': self._host.engine_identity()}
 
     def check_instance_shared_storage_remote(self, context, data):
-        return data.get('engine_id') == self._engine.info()['ID']
+        return data.get('engine_id') == self._host.engine_identity()
 
     # -- console, diagnostics -----------------------------------------------
 

@@ -71,6 +71,19 @@ class Host:
                                                       '/var/lib/docker')
         return self._data_root
 
+    def engine_identity(self):
+        """What tells this engine from any other: two hosts share an
+        instance's disk only when it is the same.
+
+        The engine's ``ID`` alone does not: it comes from the key in the
+        engine's configuration directory, which every engine of one
+        machine shares (and cloned machines too); its host name and data
+        directory tell them apart.
+        """
+        info = self._engine.info()
+        return '%s %s %s' % (info.get('ID'), info.get('Name'),
+                             info.get('DockerRootDir'))
+
     def disk_gb(self, refresh=False):
         """(total, free) GiB of the file system holding the engine's data."""
         stat = os.statvfs(self.data_root(refresh))

@@ -1,12 +1,15 @@
 """A Glance stand-in: image data are files in a directory.
 
 The driver only needs ``download`` to stream and ``update`` to accept a
-stream, the part of Nova's image API it uses; the driver's functional
-tests and ``tools/bench-driver`` run it against this.
+stream, the part of Nova's image API it uses; a migration to another
+host also ``create``s and ``delete``s transfer images. The driver's
+functional tests and ``tools/bench-driver`` run it against this.
 """
 import os
 import threading
+import uuid
 
+from nova import exception
 from nova import objects
 
 CHUNK = 64 * 1024
@@ -61,12 +64,38 @@ class DirectoryImages:
             self.downloads[image_id] = self.downloads.get(image_id, 0) + 1
         return file_chunks(os.path.join(self.path, image_id))
 
+    def create(self, context, metadata, data=None):
+        """A new image record (no data yet), as Glance's image create."""
+        image_id = str(uuid.uuid4())
+        with self._lock:
+            self.metadata[image_id] = dict(metadata, id=image_id,
+                                           status='queued')
+        if data is not None:
+            self.update(context, image_id, {}, data=data)
+        return self.get(context, image_id)
+
     def update(self, context, image_id, metadata, data=None,
                purge_props=True):
-        with open(os.path.join(self.path, image_id), 'wb') as f:
-            while chunk := data.read(CHUNK):
-                f.write(chunk)
-        self.metadata[image_id] = dict(metadata, id=image_id)
+        target = os.path.join(self.path, image_id)
+        if data is not None:
+            with open(target, 'wb') as f:
+                while chunk := data.read(CHUNK):
+                    f.write(chunk)
+        with self._lock:
+            kept = {} if purge_props else self.metadata.get(image_id, {})
+            self.metadata[image_id] = dict(kept, **metadata, id=image_id)
+            if data is not None:
+                self.metadata[image_id].update(
+                    status='active', size=os.path.getsize(target))
+
+    def delete(self, context, image_id):
+        with self._lock:
+            if self.metadata.pop(image_id, None) is None:
+                raise exception.ImageNotFound(image_id=image_id)
+        try:
+            os.unlink(os.path.join(self.path, image_id))
+        except FileNotFoundError:
+            pass
 
     def get(self, context, image_id):
         meta = dict(self.metadata[image_id])
