@@ -49,7 +49,7 @@ class ResizeTestCase(fake_engine.DriverTestCase):
         self.useFixture(fixtures.MockPatchObject(
             objects.Migration, 'get_by_instance_and_status',
             side_effect=lambda ctx, uuid, status: mock.Mock(
-                dest_compute=self.dest)))
+                dest_compute=self.dest, uuid='migration-1')))
 
     def migrate(self, flavor):
         return jsonutils.loads(self.driver.migrate_disk_and_power_off(
@@ -68,11 +68,17 @@ class TestRefused(ResizeTestCase):
         self.assertIn(text, exc.inner_exception.format_message())
         self.assertEqual('running', self.engine.status(self.name))
 
-    def test_other_host_is_refused_before_anything_stops(self):
+    def test_failed_send_to_other_host_starts_the_container_again(self):
         self.dest = 'host-b'
+        self.engine.failures['commit'] = engine_client.EngineError(
+            call='commit', reason='disk full')
         self.assertRefused(fake_engine.make_flavor(1024),
-                           'the scheduler chose host-b')
-        self.assertEqual([], self.engine.names_called('stop', 'commit'))
+                           'could not send container %s to host host-b: '
+                           % self.name)
+        self.assertEqual(['stop', 'commit', 'start'],
+                         self.engine.names_called('stop', 'commit', 'start'))
+        self.assertEqual({}, self.engine.images)
+        self.assertNotIn(self.source, self.engine.containers)
 
     def test_flavor_the_host_cannot_run_is_refused(self):
         self.assertRefused(fake_engine.make_flavor(1, name='tiny'),
