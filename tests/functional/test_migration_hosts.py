@@ -76,9 +76,8 @@ class TwoHostsTestCase(test_engine_restart.PrivateEngineTestCase,
         self.server = self._spawn_on_source()
 
     def _spawn_on_source(self):
-        instance = self.instance(memory_mb=128)
-        instance.update(dict(host=self.source_host, node=self.source_host,
-                             vm_state=vm_states.ACTIVE))
+        instance = self.instance(memory_mb=128, vm_state=vm_states.ACTIVE)
+        instance.host = instance.node = self.source_host
         instance.info_cache = objects.InstanceInfoCache(
             network_info=model.NetworkInfo([self.vif]))
         self.addCleanup(self._destroy_everywhere, instance)
