@@ -11,8 +11,8 @@ Nova's database only answers the migration lookup.
 import io
 import tarfile
 
-import directory_images
-
+from directory_images import DirectoryImages
+from docker import errors as docker_errors
 import fixtures
 from nova import exception
 from nova import objects
@@ -34,13 +34,13 @@ MiB = 1024 * 1024
 WRITE_1MIB = 'dd if=/dev/urandom of=/root/moved.bin bs=1024 count=1024'
 
 
-class _UploadKilled(directory_images.DirectoryImages):
+class _UploadKilled(DirectoryImages):
     """Glance whose upload connection dies after the first chunk."""
 
     def update(self, context, image_id, metadata, data=None,
                purge_props=True):
         if data is not None:
-            data.read(directory_images.CHUNK)
+            data.read(64 * 1024)
             raise ConnectionResetError('upload connection reset')
         super().update(context, image_id, metadata, data, purge_props)
 
@@ -246,7 +246,7 @@ class TestMigrationFailures(TwoHostsTestCase):
         self.assertTrue(self.peer.ping(self.address))
         self.assertEqual([], self.glance_images())
         self.assertEqual([], self.transfer_images_in(self.api))
-        self.assertRaises(Exception, self.kept_on_source)
+        self.assertRaises(docker_errors.NotFound, self.kept_on_source)
         self.assertEqual([], self.engine.api.containers(all=True))
 
     def test_stopped_destination_engine_loses_no_files(self):
