@@ -1,8 +1,9 @@
 """Resize through Nova's API, on the server's own host.
 
 A container's disk is its writable layer in this host's engine, so the
-driver resizes on the server's own host ([DEFAULT]
-allow_resize_to_same_host) and refuses to move it to another host. Memory
+driver resizes on the server's own host where it may ([DEFAULT]
+allow_resize_to_same_host); to another host its files travel through a
+Glance transfer image. Memory
 and CPU limits change in place; a flavor that changes what is fixed when
 a container is created gets a new container with the old one's files,
 and the old one is kept, stopped, until the resize is confirmed.
@@ -188,22 +189,55 @@ class TestResizeInPlace(_ResizeTestCase):
 
 
 class TestResizeToAnotherHost(_ResizeTestCase):
-    """Two nova-compute services; resize may not land on the same one."""
+    """Two nova-compute services; the resize lands on the other one.
+
+    Both services share this harness's engine: the files still travel
+    through a Glance transfer image (tests/functional/
+    test_migration_hosts.py does the same between two engines).
+    """
 
     compute_hosts = 2
 
-    def test_refused_and_left_running_where_it_was(self):
+    def resize_away(self):
         server = self.boot_marked(self.container_flavor(memory_mb=96))
         host = server['OS-EXT-SRV-ATTR:host']
-        container_id = self.inspect(server)['Id']
+        original = self.inspect(server)['Id']
         large = self.container_flavor(memory_mb=192, vcpus=2)
-        self.api.post_server_action(server['id'],
-                                    {'resize': {'flavorRef': large}})
-        server = self.wait_for(server, 'ACTIVE')
-        self.assertEqual(host, server['OS-EXT-SRV-ATTR:host'])
-        self.assertSameContainer(server, container_id, 96, 1)
-        self.assertIn('resizes a container on its own host only',
-                      self.resize_error(server))
+        server = self.action(server, {'resize': {'flavorRef': large}},
+                             'VERIFY_RESIZE')
+        self.assertNotEqual(host, server['OS-EXT-SRV-ATTR:host'])
+        details = self.inspect(server)
+        self.assertNotEqual(original, details['Id'])
+        self.assertEqual(server['OS-EXT-SRV-ATTR:host'], details['Config'][
+            'Labels']['org.openstack.nova.compute-host'])
+        self.assertSameContainer(server, details['Id'], 192, 2)
+        self.assertEqual([], self.transfer_images())
+        return server, original
+
+    def transfer_images(self):
+        return [i for i in self.glance.images.values()
+                if i.get('name', '').startswith('pydock-migration-')]
+
+    def test_resize_to_other_host_then_confirm(self):
+        server, original = self.resize_away()
+        resized = self.inspect(server)['Id']
+        server = self.action(server, {'confirmResize': None}, 'ACTIVE')
+        self.assertEqual([resized],
+                         [c['Id'] for c in self.engine_containers()])
+        self.assertContainerGone(original)
+
+    def test_resize_to_other_host_then_revert(self):
+        server, original = self.resize_away()
+        host = self.api.get_server(server['id'])['OS-EXT-SRV-ATTR:host']
+        server = self.action(server, {'revertResize': None}, 'ACTIVE')
+        self.assertNotEqual(host, server['OS-EXT-SRV-ATTR:host'])
+        self.assertSameContainer(server, original, 96, 1)
+        self.assertEqual([original],
+                         [c['Id'] for c in self.engine_containers()])
+
+    def assertContainerGone(self, container_id):
+        self.assertRaises(docker.errors.NotFound,
+                          self._engine.inspect_container, container_id)
 
 
 class TestResizeStaysWithTheWeigher(_ResizeTestCase):
