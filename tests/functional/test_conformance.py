@@ -76,7 +76,6 @@ NOT_IMPLEMENTED = {
     'test_get_instance_diagnostics': 'get_instance_diagnostics',
     'test_get_instance_disk_info': 'get_instance_disk_info',
     'test_get_mks_console': 'get_mks_console',
-    'test_get_serial_console': 'get_serial_console',
     'test_get_spice_console': 'get_spice_console',
     'test_get_vnc_console': 'get_vnc_console',
     'test_get_volume_connector': 'get_volume_connector',
@@ -196,6 +195,10 @@ class PyDockConformanceTestCase(test_virt_drivers._VirtDriverTestCase,
         self.host = 'pydock-conformance-%s' % uuid.uuid4().hex[:8]
         self.flags(host=self.host)
         self.flags(graceful_stop_timeout=2, group='pydock')
+        # Nova's test_get_serial_console wants a console; the host's
+        # listener starts at init_host.
+        self.flags(enabled=True, group='serial_console')
+        self.flags(state_path=self.useFixture(fixtures.TempDir()).path)
         # As nova-compute starts it (FakeConnectionTestCase does the same):
         # a host name of this test's own, so that it only sees its own
         # containers on the shared engine.
