@@ -17,6 +17,7 @@ import uuid
 from nova import exception
 from nova import objects
 from nova.compute import vm_states
+from nova.virt import configdrive
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import excutils
@@ -83,6 +84,12 @@ class Resize:
         """
         migration = objects.Migration.get_by_instance_and_status(
             context, instance.uuid, 'migrating')
+        if (migration.dest_compute != self._compute.hostname
+                and configdrive.required_by(instance)):
+            # The drive's files (admin_pass, personality) are this host's
+            # only copy: refuse rather than arrive without them.
+            raise refuse('a server with a config drive cannot move to '
+                         'another host yet (the drive does not move)')
         try:
             fixed = flavor_mapping.fixed_at_creation(
                 self._compute.host_config(instance.flavor),

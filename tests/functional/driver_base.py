@@ -6,7 +6,6 @@ Docker SDK. Glance is a directory of archives (:class:`DirectoryImages`):
 the driver only needs ``download`` to stream and ``update`` to accept a
 stream, which is the part of Nova's image API it uses.
 """
-import os
 import uuid
 
 from directory_images import DirectoryImages

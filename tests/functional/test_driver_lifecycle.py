@@ -2,6 +2,7 @@
 import concurrent.futures
 import io
 import json
+import os
 import tarfile
 import uuid
 
@@ -350,7 +351,7 @@ class TestConsoleDiagnosticsResources(driver_base.DriverTestCase):
         resources = self.driver.get_available_resource(self.host)
         self.assertEqual(self.host, resources['hypervisor_hostname'])
         self.assertEqual('docker', resources['hypervisor_type'])
-        self.assertEqual(len(driver_base.os.sched_getaffinity(0)),
+        self.assertEqual(len(os.sched_getaffinity(0)),
                          resources['vcpus'])
         with open('/proc/meminfo') as f:
             total_kb = int(f.readline().split()[1])

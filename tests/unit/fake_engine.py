@@ -193,7 +193,10 @@ class DriverTestCase(testtools.TestCase):
         self.context = nova_context.get_admin_context()
         self.instance = fake_instance.fake_instance_obj(
             self.context, vm_state=vm_states.ACTIVE,
-            flavor=make_flavor(512, 1))
+            flavor=make_flavor(512, 1), config_drive='')
+        # Real instances come with them (config drive decisions read them).
+        self.instance.system_metadata = {}
+        self.instance.metadata = {}
         self.name = container.name_for(self.instance)
 
     def expected(self):
