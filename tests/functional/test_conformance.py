@@ -298,15 +298,16 @@ class PyDockConformanceTestCase(test_virt_drivers._VirtDriverTestCase,
         self.assertEqual(power_state.SHUTDOWN,
                          self.connection.get_info(instance_ref).state)
 
-    def test_migrate_disk_and_power_off_to_another_host_refused(self):
+    def test_config_drive_server_refused_a_move_to_another_host(self):
         instance_ref, network_info = self._get_running_instance()
+        instance_ref.config_drive = 'True'
         self._record_migration(instance_ref, dest_compute='elsewhere')
         exc = self.assertRaises(
             exception.InstanceFaultRollback,
             self.connection.migrate_disk_and_power_off, self.ctxt,
             instance_ref, 'dest_host', test_utils.get_test_flavor(),
             network_info)
-        self.assertIn('the scheduler chose elsewhere',
+        self.assertIn('a server with a config drive cannot move',
                       exc.inner_exception.format_message())
         self.assertEqual(power_state.RUNNING,
                          self.connection.get_info(instance_ref).state)
