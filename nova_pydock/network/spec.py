@@ -99,12 +99,7 @@ def port_spec(vif, ifname=None):
     port_id = _port_id(vif)
     addresses, routes, gateways = [], [], {}
     for subnet in vif['network'].get('subnets') or []:
-        try:
-            cidr = ipaddress.ip_network(subnet['cidr'])
-        except (TypeError, ValueError, KeyError):
-            raise exception.InvalidVIF(
-                port_id=port_id,
-                reason='bad subnet CIDR %r' % subnet.get('cidr')) from None
+        cidr = _network(port_id, subnet, 'subnet CIDR')
         ips = subnet.get('ips') or []
         for ip in ips:
             try:
@@ -138,16 +133,21 @@ def port_spec(vif, ifname=None):
     }
 
 
+def _network(port_id, item, what):
+    """``item['cidr']`` as a network; a bad one makes the VIF invalid."""
+    try:
+        return ipaddress.ip_network(item['cidr'])
+    except (TypeError, ValueError, KeyError):
+        raise exception.InvalidVIF(
+            port_id=port_id, reason='bad %s %r' % (what, item.get('cidr'))
+        ) from None
+
+
 def _host_routes(port_id, subnet):
     """The subnet's host routes as plain dicts, each checked."""
     routes = []
     for route in subnet.get('routes') or []:
-        try:
-            dst = ipaddress.ip_network(route['cidr'])
-        except (TypeError, ValueError, KeyError):
-            raise exception.InvalidVIF(
-                port_id=port_id,
-                reason='bad host route %r' % route.get('cidr')) from None
+        dst = _network(port_id, route, 'host route')
         nexthop = _address(route.get('gateway'))
         if not nexthop:
             raise exception.InvalidVIF(
