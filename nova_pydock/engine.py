@@ -4,10 +4,10 @@ Wraps the Docker SDK's low-level client: connection and timeouts from
 ``[pydock]``, retries of transient failures where repeating a call is safe,
 and translation of engine errors into Nova exceptions by HTTP status code
 and exception type, never by message text. No other module imports the SDK.
+Terminals (attach, exec) are upgraded connections that ``engine_socket``
+opens on the engine's socket; their errors are translated here too.
 """
 import functools
-import json
-import socket
 import time
 from urllib import parse as urlparse
 
@@ -17,6 +17,8 @@ from nova import exception
 from oslo_log import log as logging
 import requests
 from urllib3 import exceptions as urllib3_errors
+
+from nova_pydock import engine_socket
 
 LOG = logging.getLogger(__name__)
 
@@ -376,9 +378,9 @@ class EngineClient:
     def exec_terminal(self, name, argv, environment=None):
         """Start ``argv`` in a container with a terminal of its own.
 
-        Returns ``(exec id, EngineStream)``. The process keeps the
-        container's user, capabilities, security profile, cgroup and
-        namespaces; ``docker exec`` gives it nothing more.
+        Returns ``(exec id, engine_socket.EngineStream)``. The process
+        keeps the container's user, capabilities, security profile,
+        cgroup and namespaces; ``docker exec`` gives it nothing more.
         """
         created = self.api.exec_create(name, argv, stdin=True, tty=True,
                                        environment=environment)
@@ -413,41 +415,25 @@ class EngineClient:
         return True
 
     def _upgrade(self, path, query, body, name):
-        """POST ``path`` and take over the connection as a byte stream.
-
-        Done here rather than through the SDK's hijacked socket, which
-        loses whatever the engine sent along with the response headers
-        (a shell's first prompt).
-        """
+        """POST ``path`` and take over the connection as a byte stream."""
         if not self.url.startswith('unix://'):
             raise EngineError(call='attach', reason='consoles need a unix '
                               'socket engine_url, not %s' % self.url)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self._timeout)
         try:
-            sock.connect(self.url[len('unix://'):])
-            payload = json.dumps(body).encode() if body is not None else b''
-            sock.sendall((
-                'POST /v%s%s?%s HTTP/1.1\r\nHost: engine\r\n'
-                'Connection: Upgrade\r\nUpgrade: tcp\r\n'
-                'Content-Type: application/json\r\nContent-Length: %d'
-                '\r\n\r\n' % (self.api.api_version, path,
-                                urlparse.urlencode(query), len(payload))
-            ).encode() + payload)
-            status, reason, rest = _read_response_head(sock)
+            answer, stream = engine_socket.upgrade(
+                self.url[len('unix://'):], self.api.api_version, path,
+                query, body, self._timeout)
         except OSError as exc:
-            sock.close()
             raise EngineUnavailable(url=self.url, reason=str(exc)) from exc
-        if status in (101, 200):
-            sock.settimeout(None)
-            return EngineStream(sock, rest)
-        sock.close()
-        reason = _error_message(rest) or reason
-        if status == 404:
+        if stream is not None:
+            return stream
+        if answer.status == 404:
             raise ContainerNotFound(name=name)
-        if status == 409:
-            raise ContainerConflict(name=name, call='attach', reason=reason)
-        raise EngineError(call='attach', reason='%s %s' % (status, reason))
+        if answer.status == 409:
+            raise ContainerConflict(name=name, call='attach',
+                                    reason=answer.message)
+        raise EngineError(call='attach',
+                          reason='%s %s' % (answer.status, answer.message))
 
     @_engine_call(retry=True)
     def wait_stopped(self, name, timeout):
@@ -464,47 +450,6 @@ class EngineClient:
             return False
         return True
 
-
-_MAX_HEAD = 64 * 1024
-
-
-def _read_response_head(sock):
-    """(status, reason, bytes after the head) of an HTTP response."""
-    data = b''
-    while b'\r\n\r\n' not in data:
-        chunk = sock.recv(4096)
-        if not chunk or len(data) > _MAX_HEAD:
-            raise OSError('the engine closed the connection in its answer')
-        data += chunk
-    head, rest = data.split(b'\r\n\r\n', 1)
-    status_line = head.split(b'\r\n', 1)[0].decode('latin-1').split(' ', 2)
-    return int(status_line[1]), ''.join(status_line[2:]), rest
-
-
-def _error_message(body):
-    """The ``message`` of an engine error body (JSON), if it has come."""
-    try:
-        return json.loads(body.decode('utf-8', 'replace'))['message']
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-class EngineStream:
-    """A container terminal's bytes, both ways, on a connection of its own.
-
-    ``pending`` holds what came with the engine's answer, to be read first.
-    """
-
-    def __init__(self, sock, pending=b''):
-        self.sock = sock
-        self.pending = pending
-
-    def close(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
 
 
 class _EventStream:
