@@ -30,6 +30,9 @@ BLOCK = tarfile.BLOCKSIZE
 # not zero (hard and symbolic links, devices, directories, FIFOs); the
 # same rule as Python's tarfile and Go's archive/tar.
 _HEADER_ONLY_TYPES = frozenset(b'123456')
+# Extended headers (pax local and global, GNU long name and long link):
+# their data describes the member after them.
+EXTENDED_TYPES = frozenset(b'xgLK')
 # Old GNU sparse members carry extra header blocks; rare enough in
 # container images that they are simply not split.
 _GNU_SPARSE = ord('S')
@@ -63,6 +66,22 @@ def parse_header(block):
     if info.size < 0:
         raise NotPlainTarError('negative member size in header')
     return block[156], info.size
+
+
+def data_size(typeflag, header_size, pax_size=None):
+    """How many data bytes follow a member's header, as the engine reads
+    it (Go's archive/tar): an extended header has its own; for the
+    member after it, a pax 'size' record wins over the header's field,
+    and a header-only type has none whatever either says.
+
+    Every reader of an archive on its way to the engine counts the same
+    way, or a crafted member could hide from it in another's data.
+    """
+    if typeflag in EXTENDED_TYPES:
+        return header_size
+    if typeflag in _HEADER_ONLY_TYPES:
+        return 0
+    return header_size if pax_size is None else pax_size
 
 
 def pax_records(data):
@@ -226,10 +245,9 @@ class TarSplitter:
         self._sink.inline(block)
         if typeflag == _GNU_SPARSE:
             raise NotPlainTarError('old GNU sparse member')
-        if self._next_size is not None:
-            size, self._next_size = self._next_size, None
-        if typeflag in _HEADER_ONLY_TYPES:
-            size = 0
+        size = data_size(typeflag, size, self._next_size)
+        if typeflag not in EXTENDED_TYPES:
+            self._next_size = None
         self._remaining = size
         self._pad = _padding(size)
         self._to_blob = False
@@ -259,4 +277,6 @@ class TarSplitter:
             self._sink.blob_end()
         if self._pax is not None:
             pax, self._pax = self._pax, None
-            self._next_size = pax_size(pax)
+            size = pax_size(pax)
+            if size is not None:
+                self._next_size = size

@@ -16,13 +16,11 @@ from nova import exception
 from glance_store_layers import tarsplit
 
 BLOCK = tarfile.BLOCKSIZE
-# Members we rewrite are small JSON files; anything larger is not metadata.
+# Members we rewrite are small JSON files, and extended headers (pax, GNU
+# long names) are small too; anything larger is not metadata.
 MAX_METADATA_BYTES = 1024 * 1024
 _STRIPPED = 'repositories'
 _MANIFEST = 'manifest.json'
-# Header types whose data describes the next member (pax, GNU long names).
-_EXTENDED_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME,
-                   tarfile.GNUTYPE_LONGLINK)
 
 
 class ArchiveRefused(exception.ImageUnacceptable):
@@ -111,7 +109,7 @@ def untagged(image_id, chunks):
     or has a member whose path leaves the archive.
     """
     reader = ChunkReader(chunks)
-    long_name = None
+    pending = _Extended()
     seen_member = False
     while True:
         header = reader.read(BLOCK)
@@ -127,38 +125,77 @@ def untagged(image_id, chunks):
             yield header
             yield from reader.rest()
             return
-        try:
-            info = tarfile.TarInfo.frombuf(header, 'utf-8', 'surrogateescape')
-        except tarfile.HeaderError as exc:
-            raise ArchiveRefused(
-                image_id=image_id,
-                reason='not a docker save archive (a tar file): %s' % exc
-            ) from exc
+        info = _header(image_id, header)
         seen_member = True
-        size = info.size if info.type not in (tarfile.LNKTYPE,
-                                              tarfile.SYMTYPE) else 0
-        if info.type in _EXTENDED_TYPES:
+        size = tarsplit.data_size(header[156], info.size, pending.size)
+        if header[156] in tarsplit.EXTENDED_TYPES:
+            if size > MAX_METADATA_BYTES:
+                raise ArchiveRefused(image_id=image_id,
+                                     reason='an extended header of %d '
+                                            'bytes' % size)
             data = _read_exact(reader, image_id, _padded(size))
-            long_name = _long_name(image_id, info, data[:size]) or long_name
+            pending = pending.add(image_id, info, data[:size])
             yield header + data
             continue
-        name = long_name or info.name
-        long_name = None
-        _check_name(image_id, name)
-        if info.type in (tarfile.LNKTYPE, tarfile.SYMTYPE):
-            _check_name(image_id, posixpath.join(posixpath.dirname(name),
-                                                 info.linkname))
-        base = name.rstrip('/')
-        if base in (_MANIFEST, _STRIPPED) and size <= MAX_METADATA_BYTES:
-            data = reader.read(_padded(size))[:size]
-            if base == _MANIFEST:
-                yield _member(base, _strip_tags(image_id, data), info)
-            continue
-        yield header
-        if (yield from reader.pieces(_padded(size))):
+        name = pending.name or info.name
+        pending = _Extended()
+        yield from _member_out(image_id, reader, header, info, name, size)
+
+
+def _header(image_id, block):
+    try:
+        return tarfile.TarInfo.frombuf(block, 'utf-8', 'surrogateescape')
+    except tarfile.HeaderError as exc:
+        raise ArchiveRefused(
+            image_id=image_id,
+            reason='not a docker save archive (a tar file): %s' % exc
+        ) from exc
+
+
+def _member_out(image_id, reader, header, info, name, size):
+    """One member as it goes on: checked, tags stripped, data streamed."""
+    _check_name(image_id, name)
+    if info.type in (tarfile.LNKTYPE, tarfile.SYMTYPE):
+        _check_name(image_id, posixpath.join(posixpath.dirname(name),
+                                             info.linkname))
+    base = name.rstrip('/')
+    if base in (_MANIFEST, _STRIPPED) and size <= MAX_METADATA_BYTES:
+        data = reader.read(_padded(size))[:size]
+        if base == _MANIFEST:
+            yield _member(base, _strip_tags(image_id, data), info)
+        return
+    yield header
+    if (yield from reader.pieces(_padded(size))):
+        raise ArchiveRefused(image_id=image_id,
+                             reason='the archive ends early, inside '
+                                    'member %r; upload it again' % name)
+
+
+class _Extended:
+    """What extended headers said about the member that follows them."""
+
+    def __init__(self, name=None, size=None):
+        self.name = name
+        self.size = size
+
+    def add(self, image_id, info, data):
+        """These, updated by one more extended header's ``data``."""
+        if info.type == tarfile.GNUTYPE_LONGNAME:
+            name = data.rstrip(b'\0').decode('utf-8', 'surrogateescape')
+            return _Extended(name, self.size)
+        if info.type != tarfile.XHDTYPE:
+            return self
+        try:
+            records = tarsplit.pax_records(data)
+            size = tarsplit.pax_size(data)
+        except tarsplit.NotPlainTarError as exc:
             raise ArchiveRefused(image_id=image_id,
-                                 reason='the archive ends early, inside '
-                                        'member %r; upload it again' % name)
+                                 reason='not a docker save archive (a tar '
+                                        'file): %s' % exc) from None
+        path = records.get(b'path')
+        return _Extended(
+            path.decode('utf-8', 'surrogateescape') if path else self.name,
+            self.size if size is None else size)
 
 
 def _read_exact(reader, image_id, size):
@@ -167,18 +204,3 @@ def _read_exact(reader, image_id, size):
         raise ArchiveRefused(image_id=image_id,
                              reason='the archive ends early')
     return data
-
-
-def _long_name(image_id, info, data):
-    """The name an extended header gives the member that follows."""
-    if info.type == tarfile.GNUTYPE_LONGNAME:
-        return data.rstrip(b'\0').decode('utf-8', 'surrogateescape')
-    if info.type == tarfile.XHDTYPE:
-        try:
-            path = tarsplit.pax_records(data).get(b'path')
-        except tarsplit.NotPlainTarError as exc:
-            raise ArchiveRefused(image_id=image_id,
-                                 reason='not a docker save archive (a tar '
-                                        'file): %s' % exc) from None
-        return path.decode('utf-8', 'surrogateescape') if path else None
-    return None

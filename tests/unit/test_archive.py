@@ -110,3 +110,75 @@ class TestPaxNames(testtools.TestCase):
         record = b'%d %s' % (len(inner) + 3, inner)
         data = _pax_member(record, name='ok')
         self.assertEqual(data, _filtered(data))
+
+
+def _pax_record(key, value):
+    record = b'%s=%s\n' % (key, value)
+    return b'%d %s' % (len(record) + 1 + len(str(len(record))), record)
+
+
+def _raw(name, size, typeflag=tarfile.REGTYPE, data=b''):
+    """A header whose size field says ``size``, then ``data`` padded."""
+    info = tarfile.TarInfo(name)
+    info.type = typeflag
+    info.size = size
+    header = info.tobuf(tarfile.USTAR_FORMAT)
+    if typeflag != tarfile.REGTYPE:
+        # tobuf writes no size for header-only types: put it back.
+        info.type = tarfile.REGTYPE
+        header = _with_type(info.tobuf(tarfile.USTAR_FORMAT), typeflag)
+    return header + data + b'\0' * (-len(data) % 512)
+
+
+def _with_type(header, typeflag):
+    """``header`` with another type flag and its checksum redone."""
+    block = bytearray(header)
+    block[156:157] = typeflag
+    block[148:156] = b' ' * 8
+    block[148:155] = b'%06o\0' % sum(block)
+    return bytes(block)
+
+
+class TestMemberSizes(testtools.TestCase):
+    """The filter counts every member's data as the engine's tar reader
+    (Go's archive/tar) does, so that nothing can hide from its checks in
+    what it would take for another member's data."""
+
+    def test_data_of_a_header_only_member_is_read_as_members(self):
+        hidden = _raw('../escape', 1, data=b'x')
+        data = (_raw('dir/', len(hidden), tarfile.DIRTYPE, hidden)
+                + b'\0' * 1024)
+        # Python's tarfile reads it as the engine does: two members.
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            self.assertEqual(['dir', '../escape'], tar.getnames())
+        exc = self.assertRaises(archive.ArchiveRefused, _filtered, data)
+        self.assertIn("'../escape' points outside", str(exc))
+
+    def test_pax_size_record_wins_over_the_header(self):
+        hidden = _raw('../escape', 1, data=b'x')
+        pax = _pax_record(b'size', b'0')
+        data = (_raw('./PaxHeaders/a', len(pax), tarfile.XHDTYPE, pax)
+                + _raw('a', len(hidden), data=hidden) + b'\0' * 1024)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            self.assertEqual(['a', '../escape'], tar.getnames())
+        exc = self.assertRaises(archive.ArchiveRefused, _filtered, data)
+        self.assertIn("'../escape' points outside", str(exc))
+
+    def test_data_a_pax_size_announces_passes_as_data(self):
+        """A member over 8 GiB has its size in a pax record only: what
+        looks like a manifest in its data is data, kept byte for byte."""
+        inside = _raw('manifest.json', len(MANIFEST), data=MANIFEST)
+        pax = _pax_record(b'size', b'%d' % len(inside))
+        long_name = b'd' * 120 + b'/layer.tar'
+        data = (_raw('./PaxHeaders/l', len(pax), tarfile.XHDTYPE, pax)
+                + _raw('././@LongLink', len(long_name) + 1,
+                       tarfile.GNUTYPE_LONGNAME, long_name + b'\0')
+                + _raw('short', 0) + inside + b'\0' * 1024)
+        self.assertEqual(data, _filtered(data))
+
+    def test_oversized_extended_header_is_refused(self):
+        size = archive.MAX_METADATA_BYTES + 1
+        data = _raw('./PaxHeaders/a', size, tarfile.XHDTYPE,
+                    b'x' * size) + b'\0' * 1024
+        exc = self.assertRaises(archive.ArchiveRefused, _filtered, data)
+        self.assertIn('extended header of %d bytes' % size, str(exc))
