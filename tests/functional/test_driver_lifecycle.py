@@ -4,6 +4,7 @@ import io
 import json
 import os
 import tarfile
+import time
 import uuid
 
 from nova import exception
@@ -332,10 +333,19 @@ class TestConsoleDiagnosticsResources(driver_base.DriverTestCase):
                         "sh -c 'i=0; while [ $i -lt 500 ]; do echo line $i;"
                         " i=$((i+1)); done; sleep 600'"})
         instance = self.spawn(image_meta=meta)
-        output = self.driver.get_console_output(self.context, instance)
-        self.assertIsInstance(output, bytes)
-        self.assertLessEqual(len(output), 2048)
-        self.assertTrue(output.endswith(b'line 499\n'))
+        # spawn returns once the process runs, not once it has printed
+        # its 500 lines: read until the last one is there (every read
+        # bounded all the same), for at most 60 s.
+        deadline = time.monotonic() + 60
+        while True:
+            output = self.driver.get_console_output(self.context, instance)
+            self.assertIsInstance(output, bytes)
+            self.assertLessEqual(len(output), 2048)
+            if output.endswith(b'line 499\n') or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertTrue(output.endswith(b'line 499\n'), output[-200:])
+        self.assertNotIn(b'line 0\n', output)
 
     def test_diagnostics(self):
         instance = self.spawn()
