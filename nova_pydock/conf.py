@@ -80,6 +80,18 @@ INSTANCE_OPTS = [
         default=64 * 1024, min=1024,
         help='Upper bound on what get_console_output returns: the most '
              'recent bytes of the container\'s log.'),
+    cfg.IntOpt(
+        'console_log_file_mb',
+        default=10, min=0,
+        help='Size in MiB at which the engine rotates the log of a '
+             'container it creates (the server\'s console log: its '
+             'output), keeping one rotated file, so that a server\'s log '
+             'takes at most twice this on the engine\'s disk. 0 leaves '
+             'logging to the engine\'s own configuration (daemon.json '
+             '``log-driver``, ``log-opts``), which for the default '
+             'json-file driver bounds nothing. Applies to containers '
+             'created from then on (a spawn, rebuild or resize to a new '
+             'container).'),
     cfg.FloatOpt(
         'console_send_timeout',
         default=30.0, min=1,

@@ -139,19 +139,21 @@ class Container:
     @classmethod
     def create(cls, engine, instance, name, image_ref, command, host,
                host_config, watcher=None, terminal=False,
-               read_only_mounts=()):
+               read_only_mounts=(), log_config=None):
         """A new container of ``instance`` owned by compute ``host``.
 
         ``command=None`` keeps the image's own command; ``terminal`` gives
         its process a terminal (a shell, for the serial console);
-        ``read_only_mounts`` are (host directory, container path) pairs.
+        ``read_only_mounts`` are (host directory, container path) pairs;
+        ``log_config`` is how the engine keeps its output (consolelog).
         """
         try:
             engine.create_container(
                 name, image_ref, command=command,
                 hostname=instance.hostname or instance.uuid,
                 labels=labels_for(instance, host), host_config=host_config,
-                terminal=terminal, read_only_mounts=read_only_mounts)
+                terminal=terminal, read_only_mounts=read_only_mounts,
+                log_config=log_config)
         except engine_client.ContainerConflict as exc:
             raise exception.InstanceExists(name=name) from exc
         except engine_client.EngineError as exc:

@@ -20,6 +20,7 @@ from nova_pydock import boot
 from nova_pydock import conf as pydock_conf
 from nova_pydock import configdrive
 from nova_pydock import console as serial_console
+from nova_pydock import consolelog
 from nova_pydock import container
 from nova_pydock import diagnostics
 from nova_pydock import engine as engine_client
@@ -211,7 +212,8 @@ class PyDockDriver(driver.ComputeDriver):
             self._engine, instance, name, image_ref, command, self._hostname,
             self.host_config(instance.flavor), self._lifecycle,
             terminal=self._consoles.wants_terminal(image_ref, command),
-            read_only_mounts=self._drives.mounts_for(instance))
+            read_only_mounts=self._drives.mounts_for(instance),
+            log_config=consolelog.engine_log_config(CONF.pydock))
 
     def host_config(self, flavor):
         """The engine's limits and security profile for ``flavor``."""
@@ -382,9 +384,8 @@ class PyDockDriver(driver.ComputeDriver):
     # -- console, diagnostics -----------------------------------------------
 
     def get_console_output(self, context, instance):
-        limit = CONF.pydock.console_log_max_bytes
-        # Lines are at least one byte: this many lines always cover limit.
-        return self._inspected(instance).logs(limit)[-limit:]
+        return consolelog.recent_output(self._inspected(instance),
+                                        CONF.pydock)
 
     def get_serial_console(self, context, instance):
         """Where nova-serialproxy connects for the server's console."""

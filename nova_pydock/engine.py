@@ -245,15 +245,20 @@ class EngineClient:
 
     @_engine_call(retry=False)
     def create_container(self, name, image, command, hostname, labels,
-                         host_config, terminal=False, read_only_mounts=()):
+                         host_config, terminal=False, read_only_mounts=(),
+                         log_config=None):
         """Create a container. ``terminal``: the process gets a terminal
         and an open stdin, for a console to attach to (``docker run
         -it``). ``read_only_mounts`` are (host directory, container path)
         pairs, bound read-only; a missing host directory is an error,
-        never made empty."""
+        never made empty. ``log_config``: ``{'type', 'config'}`` of the
+        engine's log driver for it, None for the engine's default."""
         mounts = [docker.types.Mount(target, source, type='bind',
                                      read_only=True)
                   for source, target in read_only_mounts]
+        if log_config is not None:
+            host_config = dict(host_config, log_config=docker.types.LogConfig(
+                type=log_config['type'], config=log_config['config']))
         config = self.api.create_host_config(mounts=mounts or None,
                                              **host_config)
         created = self.api.create_container(

@@ -78,13 +78,17 @@ class FakeEngine:
         return []
 
     def create_container(self, name, image, command, hostname, labels,
-                         host_config, terminal=False, read_only_mounts=()):
+                         host_config, terminal=False, read_only_mounts=(),
+                         log_config=None):
         self._call('create_container', name, image, command)
         if name in self.containers:
             raise engine_client.ContainerConflict(
                 name=name, call='create_container', reason='in use')
         self.add(name, 'created', image)
         self.containers[name]['HostConfig'] = dict(host_config)
+        if log_config is not None:
+            self.containers[name]['HostConfig']['LogConfig'] = {
+                'Type': log_config['type'], 'Config': log_config['config']}
         self.containers[name]['Config'].update(Tty=terminal,
                                                OpenStdin=terminal)
         self.containers[name]['Mounts'] = [
