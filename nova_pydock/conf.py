@@ -148,6 +148,30 @@ CONFIG_DRIVE_OPTS = [
              'images with cloud-init use the drive as they would on a VM.'),
 ]
 
+NETWORK_OPTS = [
+    cfg.StrOpt(
+        'metadata_route',
+        default='none', choices=[
+            ('none', 'no route of its own: instances reach 169.254.169.254 '
+                     'through their default gateway (a Neutron router '
+                     'whose L3 agent proxies the metadata service), or '
+                     'through a host route of the subnet'),
+            ('dhcp', 'a route to 169.254.169.254/32 via the DHCP port of '
+                     'the first IPv4 subnet (of the first port) that has '
+                     'one, where Neutron\'s DHCP agent proxies the '
+                     'metadata service')],
+        help='The route to the metadata service (169.254.169.254) that '
+             'an instance\'s container gets when its ports are plugged. '
+             'Neutron offers that route over DHCP, which containers do '
+             'not run: the driver adds what the DHCP agent would offer. '
+             'Choose ``dhcp`` when the DHCP agents run with '
+             '``force_metadata = true``, or with '
+             '``enable_isolated_metadata = true`` and the instances\' '
+             'subnets have no router; ``none`` (Neutron\'s defaults) '
+             'otherwise. A host route of the subnet to 169.254.169.254/32 '
+             'is always used and takes precedence.'),
+]
+
 SCHEDULER_OPTS = [
     cfg.FloatOpt(
         'instance_host_weight_multiplier',
@@ -164,7 +188,8 @@ SCHEDULER_OPTS = [
 ]
 
 
-ALL_OPTS = ENGINE_OPTS + INSTANCE_OPTS + CONFIG_DRIVE_OPTS + SCHEDULER_OPTS
+ALL_OPTS = (ENGINE_OPTS + INSTANCE_OPTS + CONFIG_DRIVE_OPTS + NETWORK_OPTS
+            + SCHEDULER_OPTS)
 
 
 def register_opts(conf):

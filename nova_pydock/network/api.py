@@ -17,6 +17,7 @@ from nova import exception as nova_exception
 from oslo_log import log as logging
 from oslo_utils import excutils
 
+from nova_pydock import conf as pydock_conf
 from nova_pydock.network import counters
 from nova_pydock.network import exception
 from nova_pydock.network import netns as netns_mod
@@ -26,6 +27,7 @@ from nova_pydock.network import spec
 from nova_pydock.network import vifs
 
 LOG = logging.getLogger(__name__)
+CONF = pydock_conf.CONF
 
 vif_plugged_events = spec.vif_plugged_events
 
@@ -105,7 +107,7 @@ class ContainerNetwork:
         :raises NovaException: resolv.conf could not be written.
         """
         network_info = list(network_info or [])
-        ports = spec.port_specs(network_info)
+        ports = spec.port_specs(network_info, CONF.pydock.metadata_route)
         shaping = spec.bandwidth(_flavor(instance, flavor))
         content = (spec.resolv_conf(network_info)
                    if resolv_conf_path else None)
@@ -136,7 +138,8 @@ class ContainerNetwork:
         again.
         :returns: its interface name in the container.
         """
-        port = spec.add_default_routes([spec.port_spec(vif)])[0]
+        port = spec.shared_routes([spec.port_spec(
+            vif, metadata_route=CONF.pydock.metadata_route)])[0]
         shaping = spec.bandwidth(_flavor(instance, flavor))
         content = self._resolv_conf_after(instance, vif, True,
                                           resolv_conf_path)

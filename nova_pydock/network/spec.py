@@ -19,6 +19,10 @@ LOG = logging.getLogger(__name__)
 SUPPORTED_VIF_TYPES = (model.VIF_TYPE_BRIDGE, model.VIF_TYPE_OVS)
 NIC_NAME_LEN = model.NIC_NAME_LEN
 DEFAULT_ROUTE = {4: '0.0.0.0/0', 6: '::/0'}
+#: Where instances find the metadata service (Neutron's METADATA_CIDR).
+METADATA_CIDR = '169.254.169.254/32'
+#: ``[pydock] metadata_route``: none, or via the subnet's DHCP port.
+METADATA_ROUTE_NONE, METADATA_ROUTE_DHCP = 'none', 'dhcp'
 DIRECTIONS = ('inbound', 'outbound')
 LIMITS = ('average', 'peak', 'burst')
 
@@ -88,16 +92,21 @@ def _address(ip):
     return (ip or {}).get('address') if ip else None
 
 
-def port_spec(vif, ifname=None):
+def port_spec(vif, ifname=None, metadata_route=METADATA_ROUTE_NONE):
     """The plain port dict of one VIF, without default routes.
 
+    :param metadata_route: ``dhcp``: the port may carry the route to the
+        metadata service via its subnet's DHCP port (see
+        :func:`add_metadata_route`).
     :returns: a dict for ``plumbing.create_port`` plus ``gateways``
         (``{4: address, 6: address}`` of the subnets the port has an
-        address on), which :func:`add_default_routes` consumes.
+        address on) and ``metadata_server`` (an address or None), which
+        :func:`shared_routes` consumes.
     """
     check_vif(vif)
     port_id = _port_id(vif)
     addresses, routes, gateways = [], [], {}
+    metadata_server = None
     for subnet in vif['network'].get('subnets') or []:
         cidr = _network(port_id, subnet, 'subnet CIDR')
         ips = subnet.get('ips') or []
@@ -120,6 +129,8 @@ def port_spec(vif, ifname=None):
             gateway = _checked_ip(port_id, gateway, cidr.version, 'gateway')
             gateways.setdefault(cidr.version, gateway)
         routes.extend(_host_routes(port_id, subnet))
+        if metadata_route == METADATA_ROUTE_DHCP and not metadata_server:
+            metadata_server = _dhcp_server(port_id, subnet, cidr)
     return {
         'port_id': vif['id'],
         'devname': devname(vif),
@@ -130,7 +141,26 @@ def port_spec(vif, ifname=None):
         'addresses': addresses,
         'routes': routes,
         'gateways': gateways,
+        'metadata_server': metadata_server,
     }
+
+
+def _dhcp_server(port_id, subnet, cidr):
+    """The address of an IPv4 subnet's DHCP port, or None.
+
+    Nova's network info has it (``dhcp_server``) when Neutron's DHCP
+    agent has a port on the subnet; that agent's metadata proxy listens
+    there when it runs with ``force_metadata`` (or with
+    ``enable_isolated_metadata`` on a subnet without a router).
+    """
+    server = (subnet.get('meta') or {}).get('dhcp_server')
+    if cidr.version != 4 or not server:
+        return None
+    server = _checked_ip(port_id, server, 4, 'DHCP server')
+    if ipaddress.ip_address(server) not in cidr:
+        raise exception.AddressNotInSubnet(port_id=port_id, address=server,
+                                           cidr=str(cidr))
+    return server
 
 
 def _network(port_id, item, what):
@@ -195,16 +225,39 @@ def add_default_routes(specs):
     return specs
 
 
-def port_specs(network_info):
+def add_metadata_route(specs):
+    """169.254.169.254/32 via the first port's subnet DHCP port that has
+    one, as Neutron's DHCP would offer it.
+
+    None if a subnet's host routes already lead there. Consumes each
+    spec's ``metadata_server``.
+    """
+    servers = [(spec, spec.pop('metadata_server', None)) for spec in specs]
+    if any(route['dst'] == METADATA_CIDR
+           for spec in specs for route in spec['routes']):
+        return specs
+    for spec, server in servers:
+        if server:
+            spec['routes'].append({'dst': METADATA_CIDR, 'gateway': server})
+            break
+    return specs
+
+
+def shared_routes(specs):
+    """The routes one port takes for all: default and metadata routes."""
+    return add_default_routes(add_metadata_route(specs))
+
+
+def port_specs(network_info, metadata_route=METADATA_ROUTE_NONE):
     """Specs of all VIFs, ``eth0``, ``eth1``... in order; all checked."""
-    specs = [port_spec(vif, 'eth%d' % i)
+    specs = [port_spec(vif, 'eth%d' % i, metadata_route)
              for i, vif in enumerate(network_info or [])]
     devnames = [s['devname'] for s in specs]
     if len(set(devnames)) != len(devnames):
         raise exception.InvalidVIF(port_id=', '.join(s['port_id']
                                                      for s in specs),
                                    reason='two ports share a device name')
-    return add_default_routes(specs)
+    return shared_routes(specs)
 
 
 def bandwidth(flavor):

@@ -6,13 +6,14 @@ PORT_B = '22222222-bbbb-4bbb-8bbb-000000000002'
 NET_ID = '0d7e6c1a-5b7a-4c52-9a43-7f2b1e0c9a11'
 
 
-def subnet(cidr, ips, gateway=None, dns=(), routes=()):
+def subnet(cidr, ips, gateway=None, dns=(), routes=(), **meta):
+    """A Subnet; ``meta`` as Nova sets it (``dhcp_server=...``)."""
     return model.Subnet(
         cidr=cidr, ips=[model.FixedIP(address=ip) for ip in ips],
         gateway=model.IP(address=gateway) if gateway else None,
         dns=[model.IP(address=d) for d in dns],
         routes=[model.Route(cidr=dst, gateway=model.IP(address=via))
-                for dst, via in routes])
+                for dst, via in routes], **meta)
 
 
 def vif(port_id=PORT_A, subnets=(), bridge='brq-test', vif_type='bridge',

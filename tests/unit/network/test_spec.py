@@ -83,6 +83,77 @@ class TestPortSpecs(testtools.TestCase):
         self.assertEqual([], spec.port_specs(None))
 
 
+class TestMetadataRoute(testtools.TestCase):
+    """169.254.169.254 via the subnet's DHCP port, as Neutron offers it."""
+
+    METADATA = {'dst': '169.254.169.254/32', 'gateway': '198.18.0.2'}
+
+    def _vif(self, port_id=fakes.PORT_A, cidr='198.18.0.0/24', host=10,
+             dhcp_server='198.18.0.2', routes=(), mac='fa:16:3e:00:00:01'):
+        net = cidr.rsplit('.', 1)[0]
+        return fakes.vif(port_id, [fakes.subnet(
+            cidr, ['%s.%d' % (net, host)], gateway=net + '.1',
+            routes=routes, dhcp_server=dhcp_server)], mac=mac)
+
+    def test_via_the_dhcp_port(self):
+        routes = spec.port_specs([self._vif()], 'dhcp')[0]['routes']
+        self.assertEqual(
+            [self.METADATA, {'dst': '0.0.0.0/0', 'gateway': '198.18.0.1',
+                             'default': True}], routes)
+
+    def test_none_by_default_and_when_off(self):
+        for specs in (spec.port_specs([self._vif()]),
+                      spec.port_specs([self._vif()], 'none')):
+            self.assertEqual(['0.0.0.0/0'],
+                             [r['dst'] for r in specs[0]['routes']])
+            self.assertNotIn('metadata_server', specs[0])
+
+    def test_no_dhcp_port_no_route(self):
+        specs = spec.port_specs([self._vif(dhcp_server=None)], 'dhcp')
+        self.assertEqual(['0.0.0.0/0'],
+                         [r['dst'] for r in specs[0]['routes']])
+
+    def test_first_port_with_a_dhcp_port_only(self):
+        first = self._vif(dhcp_server=None)
+        second = self._vif(fakes.PORT_B, '198.19.0.0/24',
+                           dhcp_server='198.19.0.3', mac='fa:16:3e:00:00:02')
+        third = self._vif('33333333-cccc-4ccc-8ccc-000000000003',
+                          '198.18.9.0/24', dhcp_server='198.18.9.3',
+                          mac='fa:16:3e:00:00:03')
+        specs = spec.port_specs([first, second, third], 'dhcp')
+        self.assertEqual(
+            [[], [{'dst': '169.254.169.254/32', 'gateway': '198.19.0.3'}],
+             []],
+            [[r for r in s['routes'] if not r.get('default')]
+             for s in specs])
+
+    def test_host_route_of_the_subnet_wins(self):
+        vif = self._vif(routes=[('169.254.169.254/32', '198.18.0.254')])
+        routes = spec.port_specs([vif], 'dhcp')[0]['routes']
+        self.assertEqual([{'dst': '169.254.169.254/32',
+                           'gateway': '198.18.0.254'}],
+                         [r for r in routes if not r.get('default')])
+
+    def test_ipv6_subnet_gives_none(self):
+        vif = fakes.vif(subnets=[fakes.subnet(
+            'fd00:1::/64', ['fd00:1::10'], gateway='fd00:1::1',
+            dhcp_server='fd00:1::2')])
+        routes = spec.port_specs([vif], 'dhcp')[0]['routes']
+        self.assertEqual(['::/0'], [r['dst'] for r in routes])
+
+    def test_attach_spec(self):
+        port = spec.shared_routes([spec.port_spec(
+            self._vif(), metadata_route='dhcp')])[0]
+        self.assertIn(self.METADATA, port['routes'])
+        self.assertNotIn('metadata_server', port)
+
+    def test_bad_dhcp_server(self):
+        self.assertRaises(exception.InvalidVIF, spec.port_specs,
+                          [self._vif(dhcp_server='nonsense')], 'dhcp')
+        self.assertRaises(exception.AddressNotInSubnet, spec.port_specs,
+                          [self._vif(dhcp_server='198.19.0.2')], 'dhcp')
+
+
 class TestNames(testtools.TestCase):
 
     def test_devname_from_nova(self):
@@ -284,7 +355,8 @@ class TestHydratedCache(testtools.TestCase):
             'meta': {'injected': False, 'tenant_id': 'p', 'mtu': 1442,
                      'physical_network': None, 'tunneled': True},
             'subnets': [
-                {'cidr': '198.18.4.0/26', 'version': 4, 'meta': {},
+                {'cidr': '198.18.4.0/26', 'version': 4,
+                 'meta': {'dhcp_server': '198.18.4.3'},
                  'gateway': {'address': '198.18.4.1', 'type': 'gateway',
                              'version': 4, 'meta': {}},
                  'dns': [{'address': '198.18.4.2', 'type': 'dns',
@@ -310,6 +382,10 @@ class TestHydratedCache(testtools.TestCase):
                          port['addresses'])
         self.assertEqual(['0.0.0.0/0', '::/0'],
                          [r['dst'] for r in port['routes']])
+        port = spec.port_specs(network_info, 'dhcp')[0]
+        self.assertEqual(['169.254.169.254/32', '0.0.0.0/0', '::/0'],
+                         [r['dst'] for r in port['routes']])
+        self.assertEqual('198.18.4.3', port['routes'][0]['gateway'])
         self.assertEqual('nameserver 198.18.4.2',
                          spec.resolv_conf(network_info).splitlines()[-1])
         self.assertEqual([('network-vif-plugged', fakes.PORT_A)],
