@@ -140,7 +140,10 @@ def _nova_pydock(cloud):
                    'ws://127.0.0.1:%d/' % proxy_port)
                # nova-serialproxy reads the same file
                + [('serial_console', 'serialproxy_host', '127.0.0.1'),
-                  ('serial_console', 'serialproxy_port', str(proxy_port))])
+                  ('serial_console', 'serialproxy_port', str(proxy_port)),
+                  # no DHCP in containers: the route the DHCP agent
+                  # (force_metadata) would offer
+                  ('pydock', 'metadata_route', 'dhcp')])
     defaults = [(k, v) for sec, k, v in compute if sec == 'DEFAULT']
     sections = pydock_config.render_ini(
         [row for row in compute if row[0] != 'DEFAULT'])
@@ -179,6 +182,7 @@ def template_vars(cloud):
         'rabbit_port': p['amqp'], 'rabbit_user': 'pydock',
         'rabbit_password': s['rabbit_password'],
         'admin_password': s['admin_password'],
+        'metadata_secret': s['metadata_secret'],
         'glance_container_formats': glance[
             ('image_format', 'container_formats')],
         'glance_disk_formats': pydock_config.DISK_FORMATS,

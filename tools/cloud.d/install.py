@@ -39,7 +39,10 @@ REQUIREMENTS = [
     'PyMySQL==1.2.4',
 ]
 DEBIAN_PACKAGES = ['rabbitmq-server', 'python3-venv', 'python3-dev', 'gcc',
-                   'iproute2', 'iputils-ping', 'curl', 'busybox-static']
+                   'iproute2', 'iputils-ping', 'curl', 'busybox-static',
+                   # Neutron's DHCP agent runs them: DHCP and the
+                   # metadata proxy in each network's qdhcp namespace
+                   'dnsmasq-base', 'haproxy']
 
 
 def ensure_debian(mariadb):

@@ -143,7 +143,6 @@ def services(conn, cfg, state):
     # A heartbeat from before the last start (seconds ago, still "up")
     # says nothing about the process that runs now.
     compute_started = _started(state, 'nova-compute')
-    agent_started = _started(state, 'neutron-openvswitch-agent')
 
     def compute_up():
         return [s for s in conn.compute.services(binary='nova-compute',
@@ -163,13 +162,23 @@ def services(conn, cfg, state):
     wait_for('the hypervisor in cell1', hypervisor, 120, 2)
     say('nova-compute %s up, mapped to cell1' % host)
 
-    def agent_alive():
+    agents = {'Open vSwitch agent': 'neutron-openvswitch-agent',
+              'DHCP agent': 'neutron-dhcp-agent',
+              'Metadata agent': 'neutron-metadata-agent'}
+    for agent_type, name in agents.items():
+        wait_for('the %s on %s' % (agent_type, host),
+                 _agent_alive(conn, host, agent_type, _started(state, name)),
+                 180, 2)
+    say('neutron agents alive: Open vSwitch (bridge %s, datapath netdev), '
+        'DHCP, metadata' % cfg['int_bridge'])
+
+
+def _agent_alive(conn, host, agent_type, started):
+    def alive():
         return [a for a in conn.network.agents(host=host)
-                if a.agent_type == 'Open vSwitch agent' and a.is_alive
-                and _since(a.last_heartbeat_at, agent_started)]
-    wait_for('the Open vSwitch agent on %s' % host, agent_alive, 180, 2)
-    say('neutron Open vSwitch agent alive (bridge %s, datapath netdev)'
-        % cfg['int_bridge'])
+                if a.agent_type == agent_type and a.is_alive
+                and _since(a.last_heartbeat_at, started)]
+    return alive
 
 
 def flavors(conn):
@@ -239,9 +248,25 @@ def network(conn, cfg):
             cidr=cfg['subnet'], gateway_ip=cfg['gateway'],
             allocation_pools=[{'start': cfg['pool'][0],
                                'end': cfg['pool'][1]}],
-            is_dhcp_enabled=False)
-    say('network demo: flat on physnet %s, %s, host side %s on %s'
-        % (cfg['physnet'], cfg['subnet'], cfg['gateway'], cfg['host_port']))
+            is_dhcp_enabled=True)
+    elif not subnet.is_dhcp_enabled:
+        # Clouds from before the metadata service: DHCP brings its proxy.
+        subnet = conn.network.update_subnet(subnet, is_dhcp_enabled=True)
+    dhcp = wait_for('the DHCP port of demo-subnet',
+                    lambda: _dhcp_address(conn, net, subnet), 120, 2)
+    say('network demo: flat on physnet %s, %s, host side %s on %s, DHCP '
+        'and metadata proxy at %s' % (cfg['physnet'], cfg['subnet'],
+                                      cfg['gateway'], cfg['host_port'], dhcp))
+
+
+def _dhcp_address(conn, net, subnet):
+    """The DHCP port's address on ``subnet`` once it is ACTIVE."""
+    for port in conn.network.ports(network_id=net.id,
+                                   device_owner='network:dhcp'):
+        for ip in port.fixed_ips:
+            if ip['subnet_id'] == subnet.id and port.status == 'ACTIVE':
+                return ip['ip_address']
+    return None
 
 
 def main():

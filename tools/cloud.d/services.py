@@ -24,8 +24,8 @@ Each row is one process, started in the table's order within its stage
 * ``argv``/``env`` strings are ``str.format`` templates over
   ``{state} {etc} {run} {log} {venv} {offset_tag} {ports[...]}``.
 
-To add a service (a second nova-compute, nova-serialproxy, Horizon,
-Neutron's DHCP or metadata agent): add its row here, its new config
+To add a service (a second nova-compute, Horizon, Neutron's L3 agent):
+add its row here, its new config
 templates to ``templates/`` (with any new ``${variables}`` in
 ``config.template_vars``), and, for an API, its catalog entry in
 ``provision.py``. ``up`` then writes its files, starts it after the rows
@@ -120,6 +120,12 @@ SERVICES = [
             log_file=True, loads_project=True,
             env={'OS_NOVA_CONFIG_DIR': '{etc}/nova',
                  'OS_NOVA_CONFIG_FILES': 'api-paste.ini;nova.conf'}),
+    # The metadata service (169.254.169.254), behind Neutron's proxy.
+    Service('nova-metadata', WSGI, 'nova.wsgi.metadata',
+            NOVA + ('nova/api-paste.ini',), {'metadata': 8775}, '/',
+            log_file=True,
+            env={'OS_NOVA_CONFIG_DIR': '{etc}/nova',
+                 'OS_NOVA_CONFIG_FILES': 'api-paste.ini;nova.conf'}),
     Service('neutron-api', WSGI, 'neutron.wsgi.api',
             NEUTRON_SERVER + ('neutron/api-paste.ini',), {'neutron': 9696},
             '/', log_file=True,
@@ -143,6 +149,14 @@ SERVICES = [
             'neutron.cmd.agents.ovs_neutron_agent:main',
             ('neutron/neutron.conf', 'neutron/openvswitch_agent.ini'),
             {'openflow': 6633}, stop_grace=5),
+    # DHCP and the metadata proxy of each network: dnsmasq and haproxy
+    # in a qdhcp namespace; they outlive the agent (dhcp.py stops them).
+    Service('neutron-dhcp-agent', DAEMON, 'neutron.cmd.agents.dhcp:main',
+            ('neutron/neutron.conf', 'neutron/dhcp_agent.ini')),
+    # Signs the proxied requests and asks nova-metadata.
+    Service('neutron-metadata-agent', DAEMON,
+            'neutron.cmd.agents.metadata:main',
+            ('neutron/neutron.conf', 'neutron/metadata_agent.ini')),
 ]
 BY_NAME = {svc.name: svc for svc in SERVICES}
 NAMES = [svc.name for svc in SERVICES]
