@@ -26,6 +26,7 @@ from tests.cloud.base import sh
 PUBLIC_KEY = ('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2Jq3yqmDhQaQvvRlzQ2h'
               'r7WGDmxCQ9O6Fv1YB5Rvmz pydock-e2e')
 USER_DATA = '#!/bin/sh\necho configured by user data\n'
+METADATA_URL = 'http://169.254.169.254/'
 
 
 class CloudTest(base.CloudTestCase):
@@ -69,6 +70,95 @@ class CloudTest(base.CloudTestCase):
         log('config drive: key pair, property and user data read back '
             'inside e2e-drive; removed with it')
 
+    def metadata(self, server_id, path, *headers):
+        """GET 169.254.169.254/``path`` from inside the server's container
+        (bounded tries: the first request may meet a cold proxy)."""
+        argv = ['timeout', '10', 'wget', '-qO-']
+        for header in headers:
+            argv += ['--header', header]
+        for _ in range(5):
+            res = self.in_container(server_id, *argv, METADATA_URL + path)
+            if res.returncode == 0:
+                return res.stdout
+            time.sleep(1)
+        self.fail('no %s from the metadata service in %s: %s' % (
+            path, server_id, res.stderr))
+
+    def other_project(self):
+        """A second project with a member of its own; returns the CLI
+        arguments that act as that member."""
+        password = 'e2e-%s' % os.urandom(6).hex()
+        self.openstack('project', 'create', 'e2e-other')
+        self.openstack('user', 'create', '--project', 'e2e-other',
+                       '--password', password, 'e2e-other')
+        self.openstack('role', 'add', '--project', 'e2e-other', '--user',
+                       'e2e-other', 'member', parse=False)
+        return ['--os-project-name', 'e2e-other', '--os-username',
+                'e2e-other', '--os-password', password]
+
+    def check_metadata_service(self):
+        """A server without a config drive reads its user data, key and
+        properties from 169.254.169.254 (OpenStack and EC2 paths); a
+        server of another project gets its own, never the first's, even
+        when it claims to be the first."""
+        key = os.path.join(self.state, 'e2e-md-key.pub')
+        with open(key, 'w') as f:
+            f.write(PUBLIC_KEY + '\n')
+        script = os.path.join(self.state, 'e2e-md-user-data')
+        with open(script, 'w') as f:
+            f.write(USER_DATA)
+        self.openstack('keypair', 'create', '--public-key', key, 'e2e-k2')
+        first = self.openstack(
+            'server', 'create', '--flavor', 'c1.tiny', '--image', 'busybox',
+            '--network', 'demo', '--user-data', script, '--key-name',
+            'e2e-k2', '--property', 'role=web', '--wait', 'e2e-md')
+        self.assertEqual([], self.in_container(
+            first['id'], 'ls', '/config-drive').stdout.split())
+        meta = json.loads(self.metadata(
+            first['id'], 'openstack/latest/meta_data.json'))
+        self.assertEqual((first['id'], 'e2e-md', {'role': 'web'},
+                          {'e2e-k2': PUBLIC_KEY + '\n'}),
+                         (meta['uuid'], meta['name'], meta['meta'],
+                          meta['public_keys']))
+        self.assertEqual(USER_DATA, self.metadata(
+            first['id'], 'openstack/latest/user_data'))
+        self.assertEqual(USER_DATA, self.metadata(first['id'],
+                                                  'latest/user-data'))
+        ec2 = self.metadata(first['id'], 'latest/meta-data/')
+        self.assertIn('instance-id', ec2.split())
+        self.assertEqual(PUBLIC_KEY, self.metadata(
+            first['id'], 'latest/meta-data/public-keys/0/openssh-key'
+        ).strip())
+        first_ip = self.fixed_ip(self.openstack('server', 'show',
+                                                first['id']))
+        self.assertEqual(first_ip, self.metadata(
+            first['id'], 'latest/meta-data/local-ipv4').strip())
+
+        other = self.other_project()
+        second = self.openstack(
+            *other, 'server', 'create', '--flavor', 'c1.tiny', '--image',
+            'busybox', '--network', 'demo', '--property', 'role=db',
+            '--wait', 'e2e-md-other')
+        # Claims to be the first server: the proxy knows it by its port.
+        claims = ['X-Forwarded-For: %s' % first_ip,
+                  'X-Instance-ID: %s' % first['id']]
+        meta = json.loads(self.metadata(
+            second['id'], 'openstack/latest/meta_data.json', *claims))
+        self.assertEqual((second['id'], {'role': 'db'}),
+                         (meta['uuid'], meta['meta']))
+        self.assertNotIn('public_keys', meta)
+        for path in ('openstack/latest/user_data', 'latest/user-data'):
+            res = self.in_container(second['id'], 'timeout', '10', 'wget',
+                                    '-qO-', METADATA_URL + path)
+            self.assertNotIn('configured by user data', res.stdout)
+            self.assertIn('404', res.stderr)
+        self.openstack('server', 'delete', '--wait', first['id'],
+                       second['id'], parse=False)
+        self.openstack('keypair', 'delete', 'e2e-k2', parse=False)
+        log('metadata service: e2e-md read its key, property and user '
+            'data from 169.254.169.254; a server of project e2e-other '
+            'got its own only')
+
     # the scenario ------------------------------------------------------------
     def test_cloud_end_to_end(self):
         t0 = time.monotonic()
@@ -76,6 +166,7 @@ class CloudTest(base.CloudTestCase):
         self.check_provisioned()
         one, ip = self.boot_first_server()
         self.check_config_drive()
+        self.check_metadata_service()
         self.check_concurrent_requests(one)
         self.check_console_log(one)
         self.check_stop_start_reboot(one, ip)
@@ -265,9 +356,12 @@ class CloudTest(base.CloudTestCase):
 
         :returns: the IDs of the ports the servers had
         """
+        dhcp = {p['ID'] for p in self.openstack(
+            'port', 'list', '--network', 'demo', '--device-owner',
+            'network:dhcp')}
         ports = [p['ID'] for p in self.openstack('port', 'list',
                                                  '--network', 'demo')
-                 if p.get('Fixed IP Addresses')]
+                 if p.get('Fixed IP Addresses') and p['ID'] not in dhcp]
         self.openstack('server', 'delete', '--wait', one, two, three,
                        parse=False)
         self.openstack('image', 'delete', 'e2e-snap', 'e2e-shell',
@@ -279,12 +373,19 @@ class CloudTest(base.CloudTestCase):
         devices = sh(['ip', '-o', 'link']).stdout
         for port in ports:
             self.assertNotIn(port[:11], devices)
-        return ports
+        # The DHCP port goes with down (its namespace, its veth).
+        self.assertEqual(1, len(dhcp))
+        return ports + sorted(dhcp)
 
     def check_down_leaves_nothing(self, ports, t0):
-        """7. Down leaves no process, container, veth or OVS port."""
+        """7. Down leaves no process (dnsmasq and haproxy of the DHCP
+        agent included), container, namespace, veth or OVS port."""
         s = self.settings
+        demo = self.openstack('network', 'show', 'demo')['id']
+        self.assertIn('qdhcp-' + demo, sh(['ip', 'netns', 'list']).stdout)
         self.cloud('down')
+        self.assertNotIn('qdhcp-' + demo,
+                         sh(['ip', 'netns', 'list']).stdout)
         deadline = time.monotonic() + 30
         while self.our_processes() and time.monotonic() < deadline:
             time.sleep(1)
@@ -304,5 +405,6 @@ class CloudTest(base.CloudTestCase):
             self.assertNotIn(port[:11], devices)
         self.assertNotIn(s['host_port'], devices)
         self.assertNotEqual(0, self.cloud('status').returncode)
-        log('down left no process, container, veth or OVS port; total '
+        log('down left no process, container, namespace, veth or OVS '
+            'port; total '
             '%.0fs' % (time.monotonic() - t0))

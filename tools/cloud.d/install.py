@@ -41,8 +41,9 @@ REQUIREMENTS = [
 DEBIAN_PACKAGES = ['rabbitmq-server', 'python3-venv', 'python3-dev', 'gcc',
                    'iproute2', 'iputils-ping', 'curl', 'busybox-static',
                    # Neutron's DHCP agent runs them: DHCP and the
-                   # metadata proxy in each network's qdhcp namespace
-                   'dnsmasq-base', 'haproxy']
+                   # metadata proxy in each network's qdhcp namespace,
+                   # checksum offload off on its veth (userspace datapath)
+                   'dnsmasq-base', 'haproxy', 'ethtool']
 
 
 def ensure_debian(mariadb):
