@@ -98,9 +98,10 @@ class CloudTest(base.CloudTestCase):
 
     def check_metadata_service(self):
         """A server without a config drive reads its user data, key and
-        properties from 169.254.169.254 (OpenStack and EC2 paths); a
-        server of another project gets its own, never the first's, even
-        when it claims to be the first."""
+        properties from 169.254.169.254 (OpenStack and EC2 paths).
+
+        :returns: the server's ID and fixed IP
+        """
         key = os.path.join(self.state, 'e2e-md-key.pub')
         with open(key, 'w') as f:
             f.write(PUBLIC_KEY + '\n')
@@ -133,31 +134,43 @@ class CloudTest(base.CloudTestCase):
                                                 first['id']))
         self.assertEqual(first_ip, self.metadata(
             first['id'], 'latest/meta-data/local-ipv4').strip())
+        log('metadata service: e2e-md read its key, property and user '
+            'data from 169.254.169.254')
+        return first['id'], first_ip
 
+    def check_metadata_of_other_project(self, first_id, first_ip):
+        """A server of another project gets its own metadata, never the
+        first server's, even when it claims to be the first; then both
+        go."""
         other = self.other_project()
         second = self.openstack(
             *other, 'server', 'create', '--flavor', 'c1.tiny', '--image',
             'busybox', '--network', 'demo', '--property', 'role=db',
             '--wait', 'e2e-md-other')
         # Claims to be the first server: the proxy knows it by its port.
-        claims = ['X-Forwarded-For: %s' % first_ip,
-                  'X-Instance-ID: %s' % first['id']]
         meta = json.loads(self.metadata(
-            second['id'], 'openstack/latest/meta_data.json', *claims))
+            second['id'], 'openstack/latest/meta_data.json',
+            'X-Instance-ID: %s' % first_id, 'X-Instance-ID-Signature: x',
+            'X-Tenant-ID: %s' % self.openstack('server', 'show', first_id)[
+                'project_id']))
         self.assertEqual((second['id'], {'role': 'db'}),
                          (meta['uuid'], meta['meta']))
         self.assertNotIn('public_keys', meta)
-        for path in ('openstack/latest/user_data', 'latest/user-data'):
+        for path, headers in (
+                ('openstack/latest/user_data', []), ('latest/user-data', []),
+                # Neutron's agent refuses a forged client address (its
+                # haproxy appends the real one): an error, no data
+                ('openstack/latest/user_data',
+                 ['--header', 'X-Forwarded-For: %s' % first_ip])):
             res = self.in_container(second['id'], 'timeout', '10', 'wget',
-                                    '-qO-', METADATA_URL + path)
-            self.assertNotIn('configured by user data', res.stdout)
-            self.assertIn('404', res.stderr)
-        self.openstack('server', 'delete', '--wait', first['id'],
+                                    '-qO-', *headers, METADATA_URL + path)
+            self.assertEqual('', res.stdout)
+            self.assertIn('server returned error', res.stderr)
+        self.openstack('server', 'delete', '--wait', first_id,
                        second['id'], parse=False)
         self.openstack('keypair', 'delete', 'e2e-k2', parse=False)
-        log('metadata service: e2e-md read its key, property and user '
-            'data from 169.254.169.254; a server of project e2e-other '
-            'got its own only')
+        log('metadata service: a server of project e2e-other got its own '
+            'data only')
 
     # the scenario ------------------------------------------------------------
     def test_cloud_end_to_end(self):
@@ -166,7 +179,7 @@ class CloudTest(base.CloudTestCase):
         self.check_provisioned()
         one, ip = self.boot_first_server()
         self.check_config_drive()
-        self.check_metadata_service()
+        self.check_metadata_of_other_project(*self.check_metadata_service())
         self.check_concurrent_requests(one)
         self.check_console_log(one)
         self.check_stop_start_reboot(one, ip)
