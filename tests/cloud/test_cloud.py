@@ -4,12 +4,16 @@ Brings a cloud up from nothing with ``tools/cloud up`` (its own state
 directory, ports and demo subnet, so it runs next to a developer's cloud),
 then, as a user would: boots a server on the ``demo`` network, pings it
 and opens a TCP connection to its web server from the host, reads its
-console log, stops/starts/reboots it, snapshots it and boots the snapshot
+console log, reads a server's user data, key and properties from its
+config drive and, without one, from the metadata service (a second
+project's server gets only its own), stops/starts/reboots it, snapshots
+it and boots the snapshot
 (the page the first server wrote on its first boot comes back from the
 second one: boot, change, snapshot, boot the snapshot, reach its
 service), shows that the layered Glance store keeps the shared base layer
 once, deletes everything, and checks that ``tools/cloud down`` leaves no
-process, container, veth or OVS port behind.
+process (the DHCP agent's dnsmasq and haproxy included), container,
+namespace, veth or OVS port behind.
 
 Needs root on Debian 12 (it installs Debian packages and a venv the first
 time: several minutes). One cloud test at a time per machine (a lock);
