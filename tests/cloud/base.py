@@ -5,7 +5,8 @@ lock (one cloud test at a time per machine), gives the test a state
 directory, ports and a demo subnet of its own (so it runs next to a
 developer's cloud), purges that cloud at the end, and offers the steps a
 user takes: the openstack CLI, waiting for a server, ping, a TCP GET, a
-serial console session through nova-serialproxy, and the checks that a
+serial console session through nova-serialproxy, the metadata service
+from inside a server, a second project, and the checks that a
 cloud left nothing running.
 
 Environment: PYDOCK_CLOUD_TEST_OFFSET (port offset, default 100),
@@ -34,6 +35,7 @@ OFFSET = int(os.environ.get('PYDOCK_CLOUD_TEST_OFFSET', '100'))
 SUBNET = os.environ.get('PYDOCK_CLOUD_TEST_SUBNET', '198.19.200.0/24')
 VENV = os.environ.get('PYDOCK_CLOUD_TEST_VENV', '/opt/pydock-cloud/venv-e2e')
 CLI_TIMEOUT = 300
+METADATA_URL = 'http://169.254.169.254/'
 
 
 def sh(argv, **kwargs):
@@ -235,3 +237,29 @@ class CloudTestCase(testtools.TestCase):
 
     def in_container(self, server_id, *command):
         return sh(['docker', 'exec', 'nova-%s' % server_id] + list(command))
+
+    def metadata(self, server_id, path, *headers):
+        """GET 169.254.169.254/``path`` from inside the server's container
+        (bounded tries: the first request may meet a cold proxy)."""
+        argv = ['timeout', '10', 'wget', '-qO-']
+        for header in headers:
+            argv += ['--header', header]
+        for _ in range(5):
+            res = self.in_container(server_id, *argv, METADATA_URL + path)
+            if res.returncode == 0:
+                return res.stdout
+            time.sleep(1)
+        self.fail('no %s from the metadata service in %s: %s' % (
+            path, server_id, res.stderr))
+
+    def other_project(self):
+        """A second project with a member of its own; returns the CLI
+        arguments that act as that member."""
+        password = 'e2e-%s' % os.urandom(6).hex()
+        self.openstack('project', 'create', 'e2e-other')
+        self.openstack('user', 'create', '--project', 'e2e-other',
+                       '--password', password, 'e2e-other')
+        self.openstack('role', 'add', '--project', 'e2e-other', '--user',
+                       'e2e-other', 'member', parse=False)
+        return ['--os-project-name', 'e2e-other', '--os-username',
+                'e2e-other', '--os-password', password]

@@ -30,7 +30,6 @@ from tests.cloud.base import sh
 PUBLIC_KEY = ('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2Jq3yqmDhQaQvvRlzQ2h'
               'r7WGDmxCQ9O6Fv1YB5Rvmz pydock-e2e')
 USER_DATA = '#!/bin/sh\necho configured by user data\n'
-METADATA_URL = 'http://169.254.169.254/'
 
 
 class CloudTest(base.CloudTestCase):
@@ -73,32 +72,6 @@ class CloudTest(base.CloudTestCase):
         self.assertFalse(os.path.exists(drive))
         log('config drive: key pair, property and user data read back '
             'inside e2e-drive; removed with it')
-
-    def metadata(self, server_id, path, *headers):
-        """GET 169.254.169.254/``path`` from inside the server's container
-        (bounded tries: the first request may meet a cold proxy)."""
-        argv = ['timeout', '10', 'wget', '-qO-']
-        for header in headers:
-            argv += ['--header', header]
-        for _ in range(5):
-            res = self.in_container(server_id, *argv, METADATA_URL + path)
-            if res.returncode == 0:
-                return res.stdout
-            time.sleep(1)
-        self.fail('no %s from the metadata service in %s: %s' % (
-            path, server_id, res.stderr))
-
-    def other_project(self):
-        """A second project with a member of its own; returns the CLI
-        arguments that act as that member."""
-        password = 'e2e-%s' % os.urandom(6).hex()
-        self.openstack('project', 'create', 'e2e-other')
-        self.openstack('user', 'create', '--project', 'e2e-other',
-                       '--password', password, 'e2e-other')
-        self.openstack('role', 'add', '--project', 'e2e-other', '--user',
-                       'e2e-other', 'member', parse=False)
-        return ['--os-project-name', 'e2e-other', '--os-username',
-                'e2e-other', '--os-password', password]
 
     def check_metadata_service(self):
         """A server without a config drive reads its user data, key and
@@ -167,7 +140,7 @@ class CloudTest(base.CloudTestCase):
                 ('openstack/latest/user_data',
                  ['--header', 'X-Forwarded-For: %s' % first_ip])):
             res = self.in_container(second['id'], 'timeout', '10', 'wget',
-                                    '-qO-', *headers, METADATA_URL + path)
+                                    '-qO-', *headers, base.METADATA_URL + path)
             self.assertEqual('', res.stdout)
             self.assertIn('server returned error', res.stderr)
         self.openstack('server', 'delete', '--wait', first_id,
