@@ -131,7 +131,8 @@ class ContainerNetwork:
         """Hot-plug one more VIF into a running container.
 
         It gets the first free ``ethN`` name; it gets a default route only
-        for an IP version the container has none of yet. With
+        for an IP version the container has none of yet, and the route to
+        the metadata service only if the container has none. With
         ``resolv_conf_path``, resolv.conf gets the DNS servers of the
         ports the container has then: those in Nova's cache of the
         instance's ports and ``vif``. On an error the port is removed
