@@ -77,7 +77,7 @@ class CloudTest(base.CloudTestCase):
         """A server without a config drive reads its user data, key and
         properties from 169.254.169.254 (OpenStack and EC2 paths).
 
-        :returns: the server's ID and fixed IP
+        :returns: the server's ID, fixed IP and project ID
         """
         key = os.path.join(self.state, 'e2e-md-key.pub')
         with open(key, 'w') as f:
@@ -107,15 +107,15 @@ class CloudTest(base.CloudTestCase):
         self.assertEqual(PUBLIC_KEY, self.metadata(
             first['id'], 'latest/meta-data/public-keys/0/openssh-key'
         ).strip())
-        first_ip = self.fixed_ip(self.openstack('server', 'show',
-                                                first['id']))
+        first_ip = self.fixed_ip(first)
         self.assertEqual(first_ip, self.metadata(
             first['id'], 'latest/meta-data/local-ipv4').strip())
         log('metadata service: e2e-md read its key, property and user '
             'data from 169.254.169.254')
-        return first['id'], first_ip
+        return first['id'], first_ip, meta['project_id']
 
-    def check_metadata_of_other_project(self, first_id, first_ip):
+    def check_metadata_of_other_project(self, first_id, first_ip,
+                                        first_project):
         """A server of another project gets its own metadata, never the
         first server's, even when it claims to be the first; then both
         go."""
@@ -128,8 +128,7 @@ class CloudTest(base.CloudTestCase):
         meta = json.loads(self.metadata(
             second['id'], 'openstack/latest/meta_data.json',
             'X-Instance-ID: %s' % first_id, 'X-Instance-ID-Signature: x',
-            'X-Tenant-ID: %s' % self.openstack('server', 'show', first_id)[
-                'project_id']))
+            'X-Tenant-ID: %s' % first_project))
         self.assertEqual((second['id'], {'role': 'db'}),
                          (meta['uuid'], meta['meta']))
         self.assertNotIn('public_keys', meta)
