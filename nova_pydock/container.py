@@ -15,6 +15,7 @@ from nova.compute import vm_states
 from oslo_log import log as logging
 
 from nova_pydock import engine as engine_client
+from nova_pydock import hostname as hostnames
 
 LOG = logging.getLogger(__name__)
 
@@ -150,8 +151,10 @@ class Container:
         try:
             engine.create_container(
                 name, image_ref, command=command,
-                hostname=instance.hostname or instance.uuid,
-                labels=labels_for(instance, host), host_config=host_config,
+                hostname=hostnames.short_name(instance),
+                labels=labels_for(instance, host),
+                host_config=dict(host_config,
+                                 extra_hosts=hostnames.extra_hosts(instance)),
                 terminal=terminal, read_only_mounts=read_only_mounts,
                 log_config=log_config)
         except engine_client.ContainerConflict as exc:
