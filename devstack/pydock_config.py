@@ -66,10 +66,13 @@ def nova_controller():
     """(section, key, value) for nova-api's and nova-scheduler's nova.conf.
 
     A container resizes on the host it runs on: Nova must allow that
-    host, and nova-pydock's weigher makes the scheduler prefer it.
+    host, and nova-pydock's weigher makes the scheduler prefer it. The
+    driver cannot set an admin password, so the API must not hand out one
+    ("adminPass") that the server never gets.
     """
     return [
         ('DEFAULT', 'allow_resize_to_same_host', 'true'),
+        ('api', 'enable_instance_password', 'false'),
         ('filter_scheduler', 'weight_classes',
          'nova.scheduler.weights.all_weighers,'
          'nova_pydock.scheduler.InstanceHostWeigher'),
