@@ -2,8 +2,9 @@
 
 The physical bridge carries the provider network ``physnet`` ("demo");
 the host's internal port on it holds the gateway address, so that the
-host reaches instances on their fixed IPs. The integration bridge is the
-OVS agent's; ``down`` removes both.
+host reaches instances on their fixed IPs. The integration bridge and the
+tunnel bridge (VXLAN project networks) are the OVS agent's; ``down``
+removes all three.
 """
 import ipaddress
 import os
@@ -37,7 +38,7 @@ def remove(s):
     if not os.path.exists(config.OVSDB_SOCKET):
         return []
     removed = []
-    for br in (s['int_bridge'], s['phys_bridge']):
+    for br in (s['int_bridge'], s['tun_bridge'], s['phys_bridge']):
         if run(VSCTL + ['br-exists', br], check=False).returncode == 0:
             run(VSCTL + ['--if-exists', 'del-br', br])
             removed.append(br)

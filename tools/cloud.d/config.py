@@ -189,6 +189,7 @@ def template_vars(cloud):
         'neutron_config_args': '--config-file %s/neutron/neutron.conf'
                                % cloud.etc,
         'physnet': s['physnet'], 'int_bridge': s['int_bridge'],
+        'tun_bridge': s['tun_bridge'],
         'phys_bridge': s['phys_bridge'],
         'ovsdb_connection': 'unix:' + OVSDB_SOCKET,
         'of_port': p['openflow'],
