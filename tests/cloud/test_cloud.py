@@ -230,7 +230,11 @@ class CloudTest(base.CloudTestCase):
         """2. The console log."""
         console = self.openstack('console', 'log', 'show', one,
                                  parse=False).stdout
-        self.assertIn('busybox: httpd on port 80', console)
+        # the image's banner: its name, the address Neutron gave it,
+        # what it serves
+        self.assertIn('=== e2e-one', console)
+        self.assertIn('address %s/' % ip, console)
+        self.assertIn('serving http on port 80', console)
 
     def check_stop_start_reboot(self, one, ip):
         """3. Stop, start, reboot."""
@@ -244,6 +248,11 @@ class CloudTest(base.CloudTestCase):
         self.openstack('server', 'reboot', one, parse=False)
         self.wait_server(one, 'ACTIVE')
         self.assertIn('hello from e2e-one', self.http_get(ip))
+        # the console log keeps every start: the first, start, reboot
+        console = self.openstack('console', 'log', 'show', one,
+                                 parse=False).stdout
+        self.assertEqual(3, console.count('serving http on port 80'),
+                         console)
         log('stop/start/reboot done')
 
     def check_serial_console(self, one, ip):

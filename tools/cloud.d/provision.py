@@ -15,6 +15,7 @@ missing. It talks to the APIs as the admin of clouds.yaml (OS_CLOUD,
 OS_CLIENT_CONFIG_FILE set by tools/cloud).
 """
 import datetime
+import hashlib
 import json
 import os
 import subprocess
@@ -40,13 +41,30 @@ SERVICES = [
     ('neutron', 'network', 'neutron', 'neutron', ''),
 ]
 IMAGE_NAME = 'busybox'
-#: The busybox image's command: a web server, so that a server on the
-#: demo network answers TCP; the page survives a snapshot.
-IMAGE_CMD = [
-    'sh', '-c',
-    'mkdir -p /www; [ -e /www/index.html ] || '
-    'echo "hello from $(hostname)" > /www/index.html; '
-    'echo "busybox: httpd on port 80"; exec httpd -f -v -p 80 -h /www']
+#: The busybox image's command: a banner on the console at every start,
+#: as a VM's boot shows (its names, the addresses the driver plugged in
+#: its first second, what it serves), then a web server, so that a
+#: server on the demo network answers TCP; the page survives a snapshot.
+IMAGE_SCRIPT = r"""
+mkdir -p /www
+[ -e /www/index.html ] || echo "hello from $(hostname)" > /www/index.html
+n=0
+while [ $n -lt 100 ] && ! ip -4 -o addr show scope global | grep -q inet; do
+    sleep 0.1; n=$((n + 1))
+done
+echo "=== $(hostname -f 2>/dev/null || hostname): busybox $(busybox | head -1 | cut -d' ' -f2) ==="
+ip -4 -o addr show scope global | grep -q inet || echo "no IPv4 address"
+ip -4 -o addr show scope global | while read -r _ dev _ addr _; do
+    echo "address $addr on $dev"
+done
+ip -4 route show default | sed 's/^/route /'
+echo "serving http on port 80 (busybox httpd, /www)"
+exec httpd -f -v -p 80 -h /www
+"""
+IMAGE_CMD = ['sh', '-c', IMAGE_SCRIPT.strip()]
+#: Image property naming the recipe: an image made from an older recipe
+#: is replaced at the next ``up``.
+IMAGE_RECIPE = hashlib.sha256(json.dumps(IMAGE_CMD).encode()).hexdigest()[:12]
 
 
 def say(text):
@@ -211,7 +229,8 @@ def build_busybox_archive(path):
 
 def image(conn):
     found = [i for i in conn.image.images(name=IMAGE_NAME)
-             if i.status == 'active']
+             if i.status == 'active'
+             and i.properties.get('pydock_recipe') == IMAGE_RECIPE]
     if found:
         say('image %s present (%s)' % (IMAGE_NAME, found[0].id))
         return
@@ -224,7 +243,7 @@ def image(conn):
             img = conn.image.create_image(
                 name=IMAGE_NAME, container_format='docker',
                 disk_format='raw', visibility='public', data=data,
-                validate_checksum=False)
+                validate_checksum=False, pydock_recipe=IMAGE_RECIPE)
     def active():
         current = conn.image.get_image(img.id)
         return current if current.status == 'active' else None
