@@ -52,7 +52,9 @@ n=0
 while [ $n -lt 100 ] && ! ip -4 -o addr show scope global | grep -q inet; do
     sleep 0.1; n=$((n + 1))
 done
-echo "=== $(hostname -f 2>/dev/null || hostname): busybox $(busybox | head -1 | cut -d' ' -f2) ==="
+name=$(hostname -f 2>/dev/null || hostname)
+version=$(busybox | head -1 | cut -d' ' -f2)
+echo "=== $name: busybox $version ==="
 ip -4 -o addr show scope global | grep -q inet || echo "no IPv4 address"
 ip -4 -o addr show scope global | while read -r _ dev _ addr _; do
     echo "address $addr on $dev"
