@@ -20,6 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CLOUD = os.path.join(ROOT, 'tools', 'cloud')
 LOCK = '/var/lock/pydock-cloud-test.lock'
+sys.path.insert(0, HERE)
+import run  # noqa: E402
 
 
 def cloud_env(state):
@@ -63,6 +65,9 @@ def main():
                  '--cloud-dir', state], env=env, check=False).returncode
         finally:
             subprocess.run([CLOUD, 'down', '--purge'], env=env, check=False)
+            subprocess.run(['tempest', 'workspace', 'remove', '--name',
+                            run.workspace_name(state)], check=False,
+                           capture_output=True)
             shutil.rmtree(state, ignore_errors=True)
 
 

@@ -14,6 +14,7 @@ Tempest's own closing lines (`` - Passed: N``, `` - Failed: N``) are what
 tools/run-tests adds up.
 """
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -97,11 +98,19 @@ def provisioned(settings, cloud_dir):
     }
 
 
+def workspace_name(cloud_dir):
+    """The workspace's name in ~/.tempest/workspace.yaml: one per cloud
+    directory (Tempest refuses a name that is taken)."""
+    digest = hashlib.sha256(cloud_dir.encode()).hexdigest()[:8]
+    return 'pydock-%s-%s' % (os.path.basename(cloud_dir), digest)
+
+
 def write_workspace(cloud_dir):
     """The Tempest workspace of this cloud, with a current tempest.conf."""
     workspace = os.path.join(cloud_dir, 'tempest')
     if not os.path.exists(os.path.join(workspace, '.stestr.conf')):
-        subprocess.run(['tempest', 'init', workspace], check=True)
+        subprocess.run(['tempest', 'init', '--name',
+                        workspace_name(cloud_dir), workspace], check=True)
     settings, auth = read_cloud(cloud_dir)
     conf = tempest_conf.build(settings, auth,
                               provisioned(settings, cloud_dir),
@@ -135,7 +144,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         workspace = write_workspace(os.path.abspath(args.cloud_dir))
-    except CloudNotReadyError as exc:
+    except (CloudNotReadyError, subprocess.CalledProcessError) as exc:
         print('tempest: %s' % exc, file=sys.stderr)
         print(' - Failed: 1')
         return 1
