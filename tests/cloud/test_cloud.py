@@ -157,7 +157,7 @@ class CloudTest(base.CloudTestCase):
         self.check_config_drive()
         self.check_metadata_of_other_project(*self.check_metadata_service())
         self.check_concurrent_requests(one)
-        self.check_console_log(one)
+        self.check_console_log(one, ip)
         self.check_stop_start_reboot(one, ip)
         self.check_serial_console(one, ip)
         two, ip2 = self.boot_snapshot(one, ip)
@@ -226,7 +226,7 @@ class CloudTest(base.CloudTestCase):
                            for i in range(3)] + [['port', 'list']])
         log('concurrent port creates/deletes and reads: all answered')
 
-    def check_console_log(self, one):
+    def check_console_log(self, one, ip):
         """2. The console log."""
         console = self.openstack('console', 'log', 'show', one,
                                  parse=False).stdout
