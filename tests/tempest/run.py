@@ -112,7 +112,7 @@ def write_workspace(cloud_dir):
         subprocess.run(['tempest', 'init', '--name',
                         workspace_name(cloud_dir), workspace], check=True)
     settings, auth = read_cloud(cloud_dir)
-    conf = tempest_conf.build(settings, auth,
+    conf = tempest_conf.build(auth,
                               provisioned(settings, cloud_dir),
                               service_confs(cloud_dir), workspace)
     path = os.path.join(workspace, 'etc', 'tempest.conf')

@@ -1,40 +1,47 @@
 """tempest.conf for a tools/cloud cloud, from the cloud's own settings.
 
 Pure logic (no network, no Tempest import): ``build`` takes what
-``run.py`` read from the cloud (cloud.json, clouds.yaml, the services'
-configuration and the resources ``tools/cloud up`` provisioned) and
-returns the configuration as a ``ConfigParser``.
+``run.py`` read from the cloud (clouds.yaml, the services' configuration
+and the resources ``tools/cloud up`` provisioned) and returns the
+configuration as a ``ConfigParser``.
 
 ``COMPUTE_FEATURES`` is the one place that says which of Tempest's
 ``[compute-feature-enabled]`` flags this driver honours; each value is
 what the README's support matrix says today. A branch that adds a
-capability flips its flag here.
+capability flips its flag here. Flags that must match a nova.conf option
+(``serial_console``, ``enable_instance_password``) are read from the
+cloud's nova.conf as well.
 """
 import configparser
 
 #: [compute-feature-enabled] flag: (value, support matrix row / why).
 COMPUTE_FEATURES = {
     'resize': (True, 'resize: works on the server\'s own host'),
-    'cold_migration': (False, 'cold migration: not yet'),
-    'live_migration': (False, 'live migration, evacuate: not yet'),
-    'live_migrate_back_and_forth': (False, 'live migration: not yet'),
-    'block_migration_for_live_migration': (False,
-                                           'live migration: not yet'),
-    'volume_backed_live_migration': (False, 'live migration: not yet'),
-    'shelve_migrate': (False, 'cold migration: not yet (an unshelve '
-                              'elsewhere moves the server)'),
-    'can_migrate_between_any_hosts': (False, 'cold migration: not yet'),
+    'cold_migration': (False, 'cold migration, resize to another host: the '
+                              'driver moves servers between engines, but '
+                              'tools/cloud runs one compute host and '
+                              'Tempest needs two'),
+    'live_migration': (False, 'live migration: no (CRIU does not run here)'),
+    'live_migrate_back_and_forth': (False, 'live migration: no'),
+    'block_migration_for_live_migration': (False, 'live migration: no'),
+    'volume_backed_live_migration': (False, 'live migration: no'),
+    'shelve_migrate': (False, 'cold migration: an unshelve on another host '
+                              'needs a second compute host'),
+    'can_migrate_between_any_hosts': (False, 'cold migration: one compute '
+                                             'host in tools/cloud'),
     'console_output': (True, 'get_console_output: works'),
-    'vnc_console': (False, 'consoles (VNC, SPICE, serial, MKS): not yet'),
-    'spice_console': (False, 'consoles (VNC, SPICE, serial, MKS): not yet'),
-    'serial_console': (False, 'consoles (VNC, SPICE, serial, MKS): not '
-                              'yet'),
-    'config_drive': (False, 'config drive: not yet'),
+    'vnc_console': (False, 'consoles (VNC, SPICE, RDP, MKS): not '
+                           'applicable, a container has no display'),
+    'spice_console': (False, 'consoles (VNC, SPICE, RDP, MKS): not '
+                             'applicable, a container has no display'),
+    'serial_console': (True, 'get_serial_console: works with '
+                             '[serial_console] enabled (read from nova.conf)'),
+    'config_drive': (True, 'config drive: works (a read-only directory)'),
     'rescue': (False, 'rescue: not applicable'),
     'stable_rescue': (False, 'rescue: not applicable'),
-    'change_password': (False, 'set_admin_password: not applicable'),
-    'personality': (False, 'injected files: not offered (Nova deprecated '
-                           'personality in microversion 2.57)'),
+    'change_password': (False, 'set_admin_password: not applicable (no '
+                               'guest agent in a container)'),
+    'personality': (True, 'personality (injected_files): works'),
     'pause': (True, 'pause, unpause: works'),
     'suspend': (True, 'suspend, resume: works'),
     'shelve': (True, 'shelve is snapshot + destroy, unshelve a spawn of '
@@ -44,8 +51,8 @@ COMPUTE_FEATURES = {
                                'works'),
     'disk_config': (False, 'a container has no disk to partition: '
                            'OS-DCF:diskConfig cannot apply'),
-    'metadata_service': (False, 'metadata: no metadata service in '
-                                'tools/cloud (no DHCP or metadata agent)'),
+    'metadata_service': (False, 'metadata service (169.254.169.254): not '
+                                'yet'),
     'attach_encrypted_volume': (False, 'volumes: not yet'),
     'swap_volume': (False, 'volumes: not yet'),
     'volume_multiattach': (False, 'volumes: not yet'),
@@ -70,19 +77,26 @@ def _ini(text):
     return parser
 
 
+def _conf_bool(conf_text, section, key, default):
+    value = _ini(conf_text).get(section, key, fallback=default)
+    return value.strip().lower() in ('true', '1', 'yes', 'on')
+
+
 def enforce_scope(conf_text):
     """Whether a service's configuration enforces scope (True unless it
     says otherwise: the default of every service of this release)."""
-    value = _ini(conf_text).get('oslo_policy', 'enforce_scope',
-                                fallback='true')
-    return value.strip().lower() in ('true', '1', 'yes', 'on')
+    return _conf_bool(conf_text, 'oslo_policy', 'enforce_scope', 'true')
 
 
 def instance_password(nova_conf_text):
     """Whether nova-api returns an ``adminPass`` (Nova's default: yes)."""
-    value = _ini(nova_conf_text).get('api', 'enable_instance_password',
-                                     fallback='true')
-    return value.strip().lower() in ('true', '1', 'yes', 'on')
+    return _conf_bool(nova_conf_text, 'api', 'enable_instance_password',
+                      'true')
+
+
+def serial_console(nova_conf_text):
+    """Whether the cloud serves serial consoles (Nova's default: no)."""
+    return _conf_bool(nova_conf_text, 'serial_console', 'enabled', 'false')
 
 
 def scheduler_filters(nova_conf_text):
@@ -92,20 +106,24 @@ def scheduler_filters(nova_conf_text):
     return filters or list(NOVA_DEFAULT_FILTERS)
 
 
-def build(cloud, auth, resources, service_confs, workspace):
-    """The tempest.conf of one cloud.
+def compute_features(nova_conf_text):
+    """[compute-feature-enabled]: the driver's table, narrowed by what the
+    cloud's nova.conf turns on (Tempest wants both to agree)."""
+    features = {name: value
+                for name, (value, _) in COMPUTE_FEATURES.items()}
+    features['serial_console'] = (features['serial_console']
+                                  and serial_console(nova_conf_text))
+    features = {name: _bool(value) for name, value in features.items()}
+    features['enable_instance_password'] = _bool(
+        instance_password(nova_conf_text))
+    features['scheduler_enabled_filters'] = ','.join(
+        scheduler_filters(nova_conf_text))
+    return features
 
-    ``cloud``: cloud.json; ``auth``: the cloud's entry of clouds.yaml
-    (``auth`` and ``region_name``); ``resources``: ids of what the cloud
-    provisioned (``image``, ``flavor``, ``flavor_alt``, ``network``,
-    ``network_extensions``); ``service_confs``: service name -> text of
-    its configuration file; ``workspace``: Tempest's working directory.
-    """
+
+def _credentials(auth, workspace):
     creds = auth['auth']
-    region = auth.get('region_name', 'RegionOne')
-    conf = configparser.ConfigParser(interpolation=None)
-    conf.optionxform = str
-    conf.read_dict({
+    return {
         'DEFAULT': {
             'log_dir': workspace + '/logs',
             'log_file': 'tempest.log',
@@ -125,9 +143,14 @@ def build(cloud, auth, resources, service_confs, workspace):
         'identity': {
             'uri_v3': creds['auth_url'].rstrip('/'),
             'auth_version': 'v3',
-            'region': region,
+            'region': auth.get('region_name', 'RegionOne'),
         },
         'identity-feature-enabled': {'api_v2': 'false'},
+    }
+
+
+def _compute(resources, region, nova_conf_text):
+    return {
         'compute': {
             'image_ref': resources['image'],
             'image_ref_alt': resources['image'],
@@ -140,18 +163,18 @@ def build(cloud, auth, resources, service_confs, workspace):
             # Two cores shared with other clouds: builds can queue.
             'build_timeout': '400',
         },
-        'compute-feature-enabled': dict(
-            {name: _bool(value)
-             for name, (value, _) in COMPUTE_FEATURES.items()},
-            enable_instance_password=_bool(
-                instance_password(service_confs.get('nova'))),
-            scheduler_enabled_filters=','.join(
-                scheduler_filters(service_confs.get('nova')))),
+        'compute-feature-enabled': compute_features(nova_conf_text),
         'image': {
             'region': region,
             'container_formats': 'docker,bare',
             'disk_formats': 'raw',
         },
+        'placement': {'region': region},
+    }
+
+
+def _network(resources, region):
+    return {
         'network': {
             'region': region,
             'project_networks_reachable': 'false',
@@ -162,7 +185,25 @@ def build(cloud, auth, resources, service_confs, workspace):
             'floating_ips': 'false',
             'api_extensions': ','.join(resources['network_extensions']),
         },
-        'placement': {'region': region},
+    }
+
+
+def build(auth, resources, service_confs, workspace):
+    """The tempest.conf of one cloud.
+
+    ``auth``: the cloud's entry of clouds.yaml
+    (``auth`` and ``region_name``); ``resources``: ids of what the cloud
+    provisioned (``image``, ``flavor``, ``flavor_alt``, ``network``,
+    ``network_extensions``); ``service_confs``: service name -> text of
+    its configuration file; ``workspace``: Tempest's working directory.
+    """
+    region = auth.get('region_name', 'RegionOne')
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.optionxform = str
+    conf.read_dict(_credentials(auth, workspace))
+    conf.read_dict(_compute(resources, region, service_confs.get('nova')))
+    conf.read_dict(_network(resources, region))
+    conf.read_dict({
         'service_available': {
             'nova': 'true', 'glance': 'true', 'neutron': 'true',
             'cinder': 'false', 'swift': 'false', 'horizon': 'false',

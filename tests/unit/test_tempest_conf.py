@@ -12,6 +12,8 @@ RESOURCES = {'image': 'img-1', 'flavor': 'f-1', 'flavor_alt': 'f-2',
 NOVA_CONF = """
 [api]
 enable_instance_password = false
+[serial_console]
+enabled = true
 [filter_scheduler]
 enabled_filters = ComputeFilter, ImagePropertiesFilter
 [oslo_policy]
@@ -20,7 +22,7 @@ enforce_scope = true
 
 
 def build(confs=None):
-    return tempest_conf.build({'name': 'c'}, AUTH, RESOURCES,
+    return tempest_conf.build(AUTH, RESOURCES,
                               confs if confs is not None
                               else {'nova': NOVA_CONF}, '/w')
 
@@ -34,6 +36,15 @@ class TestBuild(unittest.TestCase):
             self.assertTrue(reason)
         self.assertEqual('false', features['live_migration'])
         self.assertEqual('true', features['resize'])
+        self.assertEqual('true', features['config_drive'])
+        self.assertEqual('false', features['cold_migration'])
+
+    def test_serial_console_only_where_nova_serves_it(self):
+        self.assertEqual('true', build()['compute-feature-enabled'][
+            'serial_console'])
+        off = NOVA_CONF.replace('enabled = true', 'enabled = false')
+        self.assertEqual('false', build({'nova': off})[
+            'compute-feature-enabled']['serial_console'])
 
     def test_cloud_settings_taken(self):
         conf = build()
@@ -58,6 +69,7 @@ class TestBuild(unittest.TestCase):
         conf = build({'neutron': '[oslo_policy]\nenforce_scope = false\n'})
         features = conf['compute-feature-enabled']
         self.assertEqual('true', features['enable_instance_password'])
+        self.assertEqual('false', features['serial_console'])
         self.assertEqual(','.join(tempest_conf.NOVA_DEFAULT_FILTERS),
                          features['scheduler_enabled_filters'])
         self.assertEqual('false', conf['enforce_scope']['neutron'])
