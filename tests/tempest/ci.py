@@ -2,12 +2,18 @@
 
 Brings a cloud up from nothing with ``tools/cloud up`` in a fresh state
 directory, runs ``run.py --subset ci`` against it, and always brings it
-down again (``tools/cloud down --purge``). It shares the end-to-end cloud
-test's machine-wide lock, ports, subnet and venv (tests/cloud/
-test_cloud.py): the two never run at once, and CI installs the services'
-venv only once. Prints Tempest's `` - Passed: N`` / `` - Failed: N``
-lines, which tools/run-tests adds up; a cloud that does not come up is
-`` - Failed: 1``.
+down again (``tools/cloud down --purge``). Its ports, subnet and bridges
+are its own (port offset 700, 198.19.70.0/24: never the end-to-end cloud
+test's 100 and 198.19.200.0/24), so a cloud the other left behind cannot
+get in its way. It shares that test's machine-wide lock and services'
+venv (tests/cloud/base.py): the lock keeps the two from reinstalling the
+venv under each other, and CI installs it only once. Prints Tempest's
+`` - Passed: N`` / `` - Failed: N`` lines, which tools/run-tests adds
+up; a cloud that does not come up is `` - Failed: 1``.
+
+Environment: PYDOCK_TEMPEST_CI_OFFSET (default 700),
+PYDOCK_TEMPEST_CI_SUBNET (default 198.19.70.0/24), PYDOCK_CLOUD_TEST_VENV
+(the end-to-end test's, default /opt/pydock-cloud/venv-e2e).
 """
 import fcntl
 import os
@@ -29,12 +35,12 @@ def cloud_env(state):
     env.update(
         PYDOCK_CLOUD_DIR=state,
         PYDOCK_CLOUD_PORT_OFFSET=os.environ.get(
-            'PYDOCK_CLOUD_TEST_OFFSET', '100'),
+            'PYDOCK_TEMPEST_CI_OFFSET', '700'),
         PYDOCK_CLOUD_SUBNET=os.environ.get(
-            'PYDOCK_CLOUD_TEST_SUBNET', '198.19.200.0/24'),
+            'PYDOCK_TEMPEST_CI_SUBNET', '198.19.70.0/24'),
         PYDOCK_CLOUD_VENV=os.environ.get(
             'PYDOCK_CLOUD_TEST_VENV', '/opt/pydock-cloud/venv-e2e'),
-        PYDOCK_CLOUD_NAME='pydock-tempest',
+        PYDOCK_CLOUD_NAME='pydock-tempest-ci',
         PYDOCK_CLOUD_SOURCE='worktree')
     return env
 
