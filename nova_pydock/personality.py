@@ -5,8 +5,10 @@ contents for a new or rebuilt server; Nova decodes them and hands them to
 the driver's spawn. The driver writes them into the container's own file
 system before its first start, through the engine's archive upload: owned
 by root, mode 0644, missing parent directories made 0755, existing files
-replaced. The engine resolves the paths inside the container, so a
-symbolic link in the image cannot lead out of it. A flavor with a
+replaced. A path without a leading ``/`` is taken from the root, as
+Nova's own file injection (``nova.virt.disk.vfs``) takes it. The engine
+resolves the paths inside the container, so a symbolic link in the image
+cannot lead out of it. A flavor with a
 read-only root file system (``pydock:read_only_root``) cannot take them:
 the build is refused, not left without them.
 """
@@ -25,20 +27,29 @@ def _refuse(instance, reason):
                                          reason=reason)
 
 
+def _container_path(instance, path):
+    """The file's absolute path in the container; a relative one is taken
+    from the root. Refused: anything that is not one plain file path."""
+    absolute = ('/' + path if isinstance(path, str)
+                and not path.startswith('/') else path)
+    if (not isinstance(path, str) or absolute.startswith('//')
+            or absolute == '/' or posixpath.normpath(absolute) != absolute
+            or '\0' in path):
+        raise _refuse(instance, 'personality file path %r is not a plain '
+                      'file path' % (path,))
+    return absolute
+
+
 def archive(instance, injected_files):
     """A tar of the files, paths relative to the container's ``/``."""
     buf = io.BytesIO()
     now = int(time.time())
     with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as tar:
         for path, contents in injected_files:
-            if (not isinstance(path, str) or not path.startswith('/')
-                    or path.startswith('//') or path == '/'
-                    or posixpath.normpath(path) != path or '\0' in path):
-                raise _refuse(instance, 'personality file path %r is not a '
-                              'plain absolute file path' % (path,))
+            absolute = _container_path(instance, path)
             data = (contents.encode('utf-8') if isinstance(contents, str)
                     else contents)
-            info = tarfile.TarInfo(path.lstrip('/'))
+            info = tarfile.TarInfo(absolute.lstrip('/'))
             info.size = len(data)
             info.mode = FILE_MODE
             info.mtime = now
