@@ -51,8 +51,9 @@ COMPUTE_FEATURES = {
                                'works'),
     'disk_config': (False, 'a container has no disk to partition: '
                            'OS-DCF:diskConfig cannot apply'),
-    'metadata_service': (False, 'metadata service (169.254.169.254): not '
-                                'yet'),
+    'metadata_service': (True, 'metadata service (169.254.169.254): works '
+                               'with Neutron\'s DHCP agent, which '
+                               'tools/cloud runs'),
     'attach_encrypted_volume': (False, 'volumes: not yet'),
     'swap_volume': (False, 'volumes: not yet'),
     'volume_multiattach': (False, 'volumes: not yet'),
