@@ -17,6 +17,7 @@ changed, so ``up`` restarts exactly the services that read it.
 """
 import dataclasses
 import os
+import secrets
 import string
 
 import pydock_config
@@ -27,7 +28,8 @@ OVSDB_SOCKET = '/var/run/openvswitch/db.sock'
 STATE_DIRS = ('db', 'log', 'run', 'keystone', 'glance/layers',
               'glance/staging', 'glance/tasks', 'glance/locks',
               'nova/instances', 'nova/locks', 'neutron/locks',
-              'rabbitmq/mnesia', 'rabbitmq/log', 'stamps')
+              'rabbitmq/mnesia', 'rabbitmq/log', 'stamps',
+              'horizon/sessions', 'horizon/cache')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +63,25 @@ class Literal:
         return self.text
 
 
+@dataclasses.dataclass(frozen=True)
+class HorizonSettings:
+    """Horizon's local_settings.py from devstack/pydock_config.py; its
+    secret key is made once and kept in cloud.json (sessions stay valid
+    across restarts)."""
+    mode: int = 0o600
+
+    def render(self, cloud, variables):
+        if 'horizon_secret_key' not in cloud.s:
+            cloud.s['horizon_secret_key'] = secrets.token_urlsafe(32)
+            cloud.save()
+        return pydock_config.render_python(pydock_config.horizon(
+            cloud.url('keystone'), os.path.join(cloud.state, 'horizon'),
+            cloud.s['horizon_secret_key']))
+
+
 SOURCES = {
+    'horizon/local/local_settings.py': HorizonSettings(),
+    'horizon/local/__init__.py': Literal(''),
     'nova/nova-cpu.conf': Template('nova.conf', {'nova_api_database': '',
                                                  'nova_database': ''}),
     'nova/api-paste.ini': FromVenv('etc/nova/api-paste.ini'),

@@ -91,6 +91,7 @@ MARIADB_ARGV = (
     '--log-error={log}/mariadb.log')
 NOVA = ('nova/nova.conf',)
 NEUTRON_SERVER = ('neutron/neutron.conf', 'neutron/ml2_conf.ini')
+HORIZON = ('horizon/local/__init__.py', 'horizon/local/local_settings.py')
 #: nova-conductor/-scheduler unforked (boot.single_process_nova)
 NO_FORK = {'PYDOCK_CLOUD_NO_FORK': '1'}
 
@@ -143,6 +144,10 @@ SERVICES = [
             {'serialproxy': 6083}, 'tcp', timeout=120),
     Service('neutron-rpc-server', DAEMON, 'neutron.cmd.server:main_rpc',
             NEUTRON_SERVER),
+    # The dashboard: Django under gunicorn, static files by WhiteNoise
+    # (horizon_wsgi.py); its settings package is etc/horizon/local.
+    Service('horizon', WSGI, 'horizon_wsgi', HORIZON, {'horizon': 8080},
+            '/auth/login/', env={'PYDOCK_HORIZON_ETC': '{etc}/horizon'}),
     # It sits out any grace period; its flows and ports are gone with its
     # bridges anyway.
     Service('neutron-openvswitch-agent', DAEMON,
