@@ -12,6 +12,9 @@ from processes import CloudError
 from processes import run
 import services
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: Databases MariaDB holds (SQLite makes its files by itself).
 NAMES = ['keystone', 'placement', 'glance', 'nova_api', 'nova', 'nova_cell0',
@@ -128,3 +131,13 @@ def keystone_setup(cloud):
         '--bootstrap-public-url', url,
         '--bootstrap-region-id', 'RegionOne'])
     open(stamp, 'w').close()
+
+
+def load_metadefs(cloud):
+    """The project's Glance metadata definitions (etc/metadefs: the
+    ``pydock:`` flavor extra specs for Horizon), merged in, newer wins."""
+    path = os.path.join(ROOT, 'etc', 'metadefs')
+    run([cloud.bin('glance-manage'), '--config-file',
+         os.path.join(cloud.etc, 'glance', 'glance-api.conf'),
+         'db_load_metadefs', path, 'True', 'True'])
+    return 'metadata definitions from %s' % path
