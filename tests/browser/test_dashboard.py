@@ -18,21 +18,21 @@ import sys
 import tempfile
 import time
 
-import testtools
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
+import testtools
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 CLOUD = os.path.join(ROOT, 'tools', 'cloud')
 LOCK = '/var/lock/pydock-cloud-test.lock'
 STATE = os.environ.get('PYDOCK_BROWSER_CLOUD_DIR',
-                       '/var/tmp/pydock-browser-cloud')
+                       '/var/tmp/pydock-browser-cloud')  # noqa: S108
 ARTIFACTS = os.environ.get('PYDOCK_BROWSER_ARTIFACTS',
-                           '/var/tmp/pydock-browser-artifacts')
+                           '/var/tmp/pydock-browser-artifacts')  # noqa: S108
 CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu',
                   '--disable-quic', '--no-first-run',
                   '--disable-background-networking',

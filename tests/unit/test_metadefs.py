@@ -4,8 +4,8 @@ current, so the dashboard and the API cannot drift apart."""
 import json
 import os
 
-import testtools
 from nova import exception
+import testtools
 
 from nova_pydock import extra_specs
 from nova_pydock import metadefs
