@@ -98,16 +98,18 @@ class Cloud:
     def dashboard_url(self):
         return 'http://127.0.0.1:%d' % self.settings['ports']['horizon']
 
-    def openstack(self, *args, check=True):
-        """The openstack CLI as the cloud's admin; parsed JSON output."""
+    def openstack(self, *args, check=True, parse=True):
+        """The openstack CLI as the cloud's admin; its JSON output parsed
+        (``parse=False`` for commands without output: delete)."""
         env = dict(self.env, OS_CLOUD=self.settings['name'],
                    OS_CLIENT_CONFIG_FILE=os.path.join(STATE, 'clouds.yaml'))
         res = sh([os.path.join(self.settings['venv'], 'bin', 'openstack')]
-                 + list(args) + ['-f', 'json'], env=env, timeout=CLI_TIMEOUT)
+                 + list(args) + (['-f', 'json'] if parse else []), env=env,
+                 timeout=CLI_TIMEOUT)
         if check and res.returncode != 0:
             raise AssertionError('openstack %s failed: %s' % (
                 ' '.join(args), res.stderr[-2000:]))
-        if res.returncode == 0 and res.stdout.strip():
+        if parse and res.returncode == 0 and res.stdout.strip():
             return json.loads(res.stdout)
         return None
 

@@ -50,9 +50,10 @@ def tearDownModule():
             ui.quit()
         for server_id in MADE.values():
             cloud.openstack('server', 'delete', '--wait', server_id,
-                            check=False)
+                            check=False, parse=False)
         if cloud:
-            cloud.openstack('image', 'delete', SNAPSHOT, check=False)
+            cloud.openstack('image', 'delete', SNAPSHOT, check=False,
+                            parse=False)
     finally:
         if cloud:
             cloud.stop()
@@ -212,3 +213,72 @@ class DashboardTest(testtools.TestCase):
             del MADE[name]
             self.assertIsNone(self.cloud.container(server_id))
         self.ui.shot('10-deleted')
+
+    def launch_expecting_fault(self, name, image, flavor):
+        """Launch through the wizard a server Nova cannot build; returns
+        the fault as the instance's Overview tab shows it."""
+        self.ui.launch(name, image, flavor, 'demo')
+        server_id = self.ui.row_by_name(name).get_attribute('data-object-id')
+        MADE[name] = server_id
+        self.ui.wait(lambda _b: self.ui.cells(server_id).get('Status')
+                     == 'Error', '%s in Error' % name,
+                     dashboard.STATUS_TIMEOUT)
+        self.ui.open('/project/instances/%s/' % server_id)
+        overview = self.ui.visible('.detail', 'the Overview tab').text
+        self.assertNotIn('Traceback', self.ui.text())
+        self.assertIsNone(self.cloud.container(server_id))
+        self.cloud.openstack('server', 'delete', '--wait', server_id,
+                             parse=False)
+        del MADE[name]
+        return overview
+
+    def test_11_not_a_docker_image(self):
+        image = NAME + '-not-docker'
+        path = os.path.join(ARTIFACTS, image)
+        with open(path, 'wb') as f:
+            f.write(b'this is no docker save archive\n' * 64)
+        self.cloud.openstack('image', 'create', '--container-format',
+                             'docker', '--disk-format', 'raw', '--file',
+                             path, image)
+        self.addCleanup(self.cloud.openstack, 'image', 'delete', image,
+                        check=False, parse=False)
+        fault = self.launch_expecting_fault(image, image, 'c1.small')
+        self.ui.shot('11-not-a-docker-image')
+        self.assertIn('not a docker save archive', fault)
+
+    def test_12_flavor_spec_the_host_refuses(self):
+        flavor = NAME + '-cap-add'
+        self.cloud.openstack('flavor', 'create', '--ram', '256', '--vcpus',
+                             '1', '--disk', '1', '--property',
+                             'pydock:cap_add=SYS_ADMIN', flavor)
+        self.addCleanup(self.cloud.openstack, 'flavor', 'delete', flavor,
+                        check=False, parse=False)
+        fault = self.launch_expecting_fault(flavor, 'busybox', flavor)
+        self.ui.shot('12-flavor-spec-refused')
+        self.assertIn('pydock:cap_add', fault)
+
+    def test_13_admin_hypervisors(self):
+        self.ui.open('/admin/hypervisors/')
+        host = self.cloud.settings['host']
+        table = self.ui.visible('table#hypervisors', 'the hypervisors table')
+        self.assertIn(host, table.text)
+        self.assertIn('VCPU Usage', self.ui.text())
+        self.ui.shot('13-admin-hypervisors')
+
+    def test_14_flavor_metadata_lists_pydock_specs(self):
+        flavor = self.cloud.openstack('flavor', 'show', 'c1.small')
+        self.ui.open('/admin/flavors/')
+        row = self.ui.visible('tr[data-object-id="%s"]' % flavor['id'],
+                              'the c1.small row')
+        row.find_element('css selector', '.dropdown-toggle').click()
+        self.ui.visible('#flavors__row_%s__action_update_metadata'
+                        % flavor['id'], within=row).click()
+        modal = self.ui.visible('.modal-dialog', 'the metadata dialog')
+        self.ui.wait(lambda _b: 'nova-pydock containers' in modal.text,
+                     'the pydock namespace in the dialog')
+        modal.find_element(
+            'xpath', './/*[normalize-space(.)="nova-pydock containers"]'
+        ).click()
+        self.ui.wait(lambda _b: 'pids limit' in modal.text,
+                     'the pydock: keys listed')
+        self.ui.shot('14-flavor-metadata')
