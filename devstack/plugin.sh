@@ -11,7 +11,11 @@
 #                      nova-pydock's scheduler weigher;
 #                      glance-api: the layers store as default backend,
 #                      docker among container formats
-#   stack extra        flavors c1.*, a busybox image (docker save archive)
+#                      horizon: the settings containers need (serial
+#                      Console tab, no volume sources) appended to its
+#                      local_settings.py
+#   stack extra        flavors c1.*, a busybox image (docker save archive),
+#                      the pydock: extra specs as Glance metadefs
 #   unstack / clean    nothing of the engine is stopped; clean removes the
 #                      layered store's data
 #
@@ -73,6 +77,16 @@ function configure_glance_pydock {
         "$data/os_glance_tasks_store"
 }
 
+function configure_horizon_pydock {
+    local settings=$HORIZON_DIR/openstack_dashboard/local/local_settings.py
+    python3 "$PYDOCK_CONFIG" horizon-containers >>"$settings"
+}
+
+function load_pydock_metadefs {
+    "$GLANCE_BIN_DIR/glance-manage" --config-file "$GLANCE_API_CONF" \
+        db_load_metadefs "$PYDOCK_DIR/etc/metadefs" True True
+}
+
 function create_pydock_flavors {
     local name ram vcpus disk specs spec props
     while IFS=$'\t' read -r name ram vcpus disk specs; do
@@ -115,6 +129,10 @@ if is_service_enabled n-cpu g-api; then
             echo_summary "Configuring glance-api with the layered store"
             configure_glance_pydock
         fi
+        if is_service_enabled horizon; then
+            echo_summary "Configuring Horizon for containers"
+            configure_horizon_pydock
+        fi
     elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
         if [[ "$PYDOCK_CREATE_FLAVORS" == "True" ]]; then
             echo_summary "Creating container flavors"
@@ -123,6 +141,10 @@ if is_service_enabled n-cpu g-api; then
         if [[ "$PYDOCK_UPLOAD_BUSYBOX" == "True" ]]; then
             echo_summary "Uploading the busybox container image"
             upload_pydock_busybox
+        fi
+        if is_service_enabled g-api; then
+            echo_summary "Loading the pydock: extra specs into Glance's metadefs"
+            load_pydock_metadefs
         fi
     fi
     if [[ "$1" == "clean" ]]; then

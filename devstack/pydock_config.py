@@ -17,6 +17,7 @@ Command line (tab-separated lines on stdout)::
     pydock_config.py flavors                   name ram vcpus disk specs
     pydock_config.py horizon KEYSTONE_URL STATE_DIR SECRET_KEY
                                                local_settings.py
+    pydock_config.py horizon-containers        its lines for containers
 """
 import sys
 
@@ -127,17 +128,32 @@ LAUNCH_INSTANCE_DEFAULTS = {
 }
 
 
+def horizon_for_containers():
+    """(name, value) of Horizon's settings that containers need, in any
+    dashboard (the devstack plugin appends them to devstack's own).
+
+    The driver offers the serial console only: ``CONSOLE_TYPE = "SERIAL"``
+    asks Nova for it at once ("AUTO" tries VNC, SPICE and RDP first, on
+    every opening of the Console tab). The tab shows the console in a
+    frame of the dashboard's own pages, which Django's default
+    ``X-Frame-Options: DENY`` blanks: SAMEORIGIN allows it.
+    """
+    return [
+        ('CONSOLE_TYPE', 'SERIAL'),
+        ('X_FRAME_OPTIONS', 'SAMEORIGIN'),
+        ('LAUNCH_INSTANCE_DEFAULTS', LAUNCH_INSTANCE_DEFAULTS),
+        ('OPENSTACK_HYPERVISOR_FEATURES', {
+            'can_set_mount_point': False, 'can_set_password': False,
+            'requires_keypair': False, 'enable_quotas': True}),
+    ]
+
+
 def horizon(keystone_url, state_dir, secret_key):
-    """(name, value) for Horizon's local_settings.py.
+    """(name, value) for tools/cloud's whole local_settings.py.
 
     Sessions live in files under ``state_dir`` and the secret key is
     fixed, so a restart of the dashboard keeps everyone logged in; static
     files are collected and compressed offline into ``state_dir``.
-    The driver offers the serial console only: ``CONSOLE_TYPE = "SERIAL"``
-    asks Nova for it at once ("AUTO" works too, after failed requests for
-    VNC, SPICE and RDP on every opening of the Console tab). The tab shows
-    the console in a frame of the dashboard's own pages, which Django's
-    default ``X-Frame-Options: DENY`` forbids: SAMEORIGIN allows it.
     """
     static_root = state_dir + '/static'
     return [
@@ -147,12 +163,7 @@ def horizon(keystone_url, state_dir, secret_key):
         ('OPENSTACK_KEYSTONE_URL', keystone_url + '/v3'),
         ('OPENSTACK_KEYSTONE_DEFAULT_DOMAIN', 'Default'),
         ('OPENSTACK_KEYSTONE_DEFAULT_ROLE', 'member'),
-        ('CONSOLE_TYPE', 'SERIAL'),
-        ('X_FRAME_OPTIONS', 'SAMEORIGIN'),
-        ('LAUNCH_INSTANCE_DEFAULTS', LAUNCH_INSTANCE_DEFAULTS),
-        ('OPENSTACK_HYPERVISOR_FEATURES', {
-            'can_set_mount_point': False, 'can_set_password': False,
-            'requires_keypair': False, 'enable_quotas': True}),
+    ] + horizon_for_containers() + [
         ('SESSION_ENGINE', 'django.contrib.sessions.backends.file'),
         ('SESSION_FILE_PATH', state_dir + '/sessions'),
         ('CACHES', {'default': {
@@ -195,6 +206,9 @@ def main(argv):
         rows = glance_api(*args)
     elif what == 'horizon' and len(args) == 3:
         sys.stdout.write(render_python(horizon(*args)))
+        return 0
+    elif what == 'horizon-containers' and not args:
+        sys.stdout.write(render_python(horizon_for_containers()))
         return 0
     elif what == 'flavors':
         rows = [(name, ram, vcpus, disk,

@@ -195,9 +195,11 @@ class Dashboard:
             found.click()
         return table
 
-    def launch(self, name, image, flavor, network, source='Image'):
+    def launch(self, name, image, flavor, network, source='Image',
+               shot=None):
         """Project -> Compute -> Instances -> Launch Instance, as a user
-        fills it in; returns when the wizard has closed."""
+        fills it in (``shot``: a screenshot of the Source step once the
+        image is chosen); returns when the wizard has closed."""
         self.open('/project/instances/')
         self.visible('#instances__action_launch-ng',
                      'Launch Instance').click()
@@ -209,10 +211,11 @@ class Dashboard:
         select.find_element(
             By.XPATH, './/option[normalize-space(.)="%s"]' % source).click()
         self.allocate(wizard, 'Source', 'launchInstanceSourceForm', image)
+        if shot:
+            self.shot(shot)
         self.allocate(wizard, 'Flavor', 'launchInstanceFlavorForm', flavor)
         self.allocate(wizard, 'Networks', 'launchInstanceNetworkForm',
                       network)
-        self.shot('launch-wizard')
         finish = wizard.find_element(By.CSS_SELECTOR,
                                      'button.btn-primary.finish')
         self.wait(lambda _b: finish.is_enabled(),

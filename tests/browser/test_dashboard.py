@@ -97,7 +97,8 @@ class DashboardTest(testtools.TestCase):
 
     def test_02_launch(self):
         t = time.monotonic()
-        self.ui.launch(NAME, 'busybox', 'c1.small', 'demo')
+        self.ui.launch(NAME, 'busybox', 'c1.small', 'demo',
+                       shot='02-launch-source')
         row = self.ui.row_by_name(NAME)
         server_id = row.get_attribute('data-object-id')
         MADE[NAME] = server_id
@@ -194,7 +195,8 @@ class DashboardTest(testtools.TestCase):
         self.assertEqual('docker', image['container_format'])
         self.ui.shot('09-snapshot')
         self.ui.launch(SNAPSHOT, SNAPSHOT, 'c1.small', 'demo',
-                       source='Instance Snapshot')
+                       source='Instance Snapshot',
+                       shot='09-launch-snapshot-source')
         snap_id = self.ui.row_by_name(SNAPSHOT).get_attribute(
             'data-object-id')
         MADE[SNAPSHOT] = snap_id

@@ -55,3 +55,17 @@ class HorizonSettingsTest(testtools.TestCase):
              '/srv/horizon', 'k3y'], capture_output=True, text=True,
             check=True).stdout
         self.assertEqual(self.text, out)
+
+    def test_devstack_gets_the_container_settings_only(self):
+        out = subprocess.run(
+            [sys.executable, PATH, 'horizon-containers'],
+            capture_output=True, text=True, check=True).stdout
+        settings = {}
+        exec(compile(out, 'local_settings.py', 'exec'),  # noqa: S102
+             settings)
+        names = {k for k in settings if k.isupper()}
+        self.assertEqual({'CONSOLE_TYPE', 'X_FRAME_OPTIONS',
+                          'LAUNCH_INSTANCE_DEFAULTS',
+                          'OPENSTACK_HYPERVISOR_FEATURES'}, names)
+        for name in names:
+            self.assertEqual(self.settings[name], settings[name])
