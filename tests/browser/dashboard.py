@@ -89,6 +89,10 @@ class Dashboard:
                   == 'complete', 'the page after the login')
         return time.monotonic() - t
 
+    def logout(self):
+        self.open('/auth/logout/')
+        self.visible('#id_username', 'the login form after the logout')
+
     def messages(self):
         """Horizon's toasts and alerts on the page, as text."""
         return [e.text for e in self.browser.find_elements(
