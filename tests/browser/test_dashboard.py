@@ -186,22 +186,23 @@ class DashboardTest(testtools.TestCase):
             self.settle(server_id, 'Active', 'Running', 'running',
                         '06-' + action)
 
-    def test_07_pause_resume(self):
+    def toggle_and_back(self, action, status, power_state, shot):
+        """A toggle action (pause, suspend) and again (its Resume); the
+        engine holds the container frozen in between."""
         server_id = self.server_id()
         self.ui.open('/project/instances/')
-        self.ui.row_action(server_id, 'pause')
-        self.settle(server_id, 'Paused', 'Paused', 'paused', '07-paused')
-        self.ui.row_action(server_id, 'pause')  # the toggle: Resume
-        self.settle(server_id, 'Active', 'Running', 'running', '07-resumed')
+        self.ui.row_action(server_id, action)
+        self.settle(server_id, status, power_state, 'paused', shot)
+        self.ui.row_action(server_id, action)
+        self.settle(server_id, 'Active', 'Running', 'running',
+                    shot + '-resumed')
+
+    def test_07_pause_resume(self):
+        self.toggle_and_back('pause', 'Paused', 'Paused', '07-paused')
 
     def test_08_suspend_resume(self):
-        server_id = self.server_id()
-        self.ui.open('/project/instances/')
-        self.ui.row_action(server_id, 'suspend')
-        self.settle(server_id, 'Suspended', 'Suspended', 'paused',
-                    '08-suspended')
-        self.ui.row_action(server_id, 'suspend')  # the toggle: Resume
-        self.settle(server_id, 'Active', 'Running', 'running', '08-resumed')
+        self.toggle_and_back('suspend', 'Suspended', 'Suspended',
+                             '08-suspended')
 
     def test_09_snapshot_and_launch_it(self):
         server_id = self.server_id()
