@@ -108,7 +108,7 @@ class DashboardTest(testtools.TestCase):
             self.cloud.openstack('role', 'add', '--user', MEMBER,
                                  '--project', 'admin', 'member', parse=False)
         if SESSION.user:
-            self.ui.logout()
+            self.ui.forget_session()
         SESSION.user = None
         password = (MEMBER_PASSWORD if user == MEMBER
                     else self.cloud.settings['admin_password'])
