@@ -128,21 +128,29 @@ class Dashboard:
         return dict(zip([h for h in heads if h or heads.index(h) == 0],
                         tds, strict=False))
 
-    def wait_status(self, server_id, status, power_state,
-                    timeout=STATUS_TIMEOUT):
-        """Until the row shows ``status``, no task, ``power_state``."""
+    def wait_cells(self, server_id, predicate, what,
+                   timeout=STATUS_TIMEOUT):
+        """Until ``predicate(cells)`` of the server's row holds; returns
+        the cells. Horizon replaces the row at every update: an element
+        gone stale meanwhile is read again."""
         def settled(_b):
             try:
                 cells = self.cells(server_id)
             except exceptions.WebDriverException:
-                return None  # the row is being replaced by its update
-            if cells.get('Status') == 'Error':
+                return None
+            return cells if predicate(cells) else None
+        return self.wait(settled, what, timeout)
+
+    def wait_status(self, server_id, status, power_state,
+                    timeout=STATUS_TIMEOUT):
+        """Until the row shows ``status``, no task, ``power_state``."""
+        def done(cells):
+            if cells.get('Status') == 'Error' != status:
                 raise AssertionError('instance %s went to Error: %s' % (
                     server_id, cells))
-            ok = (cells.get('Status') == status and cells.get('Task')
-                  == 'None' and cells.get('Power State') == power_state)
-            return cells if ok else None
-        return self.wait(settled, 'instance %s %s/%s' % (
+            return (cells.get('Status') == status and cells.get('Task')
+                    == 'None' and cells.get('Power State') == power_state)
+        return self.wait_cells(server_id, done, 'instance %s %s/%s' % (
             server_id, status, power_state), timeout)
 
     def row_action(self, server_id, action):

@@ -253,9 +253,8 @@ class DashboardTest(testtools.TestCase):
         self.ui.launch(name, image, flavor, 'demo')
         server_id = self.ui.row_by_name(name).get_attribute('data-object-id')
         MADE[name] = server_id
-        self.ui.wait(lambda _b: self.ui.cells(server_id).get('Status')
-                     == 'Error', '%s in Error' % name,
-                     dashboard.STATUS_TIMEOUT)
+        self.ui.wait_cells(server_id, lambda c: c.get('Status') == 'Error',
+                           '%s in Error' % name)
         self.ui.open('/project/instances/%s/' % server_id)
         overview = self.ui.visible('.detail', 'the Overview tab').text
         self.assertNotIn('Traceback', self.ui.text())
