@@ -24,6 +24,7 @@ from nova_pydock import consolelog
 from nova_pydock import container
 from nova_pydock import diagnostics
 from nova_pydock import engine as engine_client
+from nova_pydock import evacuation
 from nova_pydock import flavor as flavor_mapping
 from nova_pydock import host as host_info
 from nova_pydock import images
@@ -44,6 +45,7 @@ class PyDockDriver(driver.ComputeDriver):
         driver.ComputeDriver.capabilities,
         has_imagecache=True,
         supports_attach_interface=True,
+        supports_evacuate=True,
         supports_image_type_raw=True,
     )
 
@@ -262,8 +264,14 @@ class PyDockDriver(driver.ComputeDriver):
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
                 destroy_secrets=True):
-        """Nothing outlives the container but its host network devices."""
-        if destroy_vifs:
+        """Nothing outlives the container but its host network devices.
+
+        A server evacuated to another host while this one was down has
+        its ports plugged there now: Nova's clean-up of the stale copy
+        here leaves them alone.
+        """
+        if destroy_vifs and not evacuation.moved_away(instance,
+                                                      self._hostname):
             self._network.unplug(instance, network_info, ignore_errors=True)
 
     # -- networking ---------------------------------------------------------

@@ -196,7 +196,7 @@ class DriverTestCase(testtools.TestCase):
         self.driver._lifecycle = self.watcher = mock.Mock()
         self.context = nova_context.get_admin_context()
         self.instance = fake_instance.fake_instance_obj(
-            self.context, vm_state=vm_states.ACTIVE,
+            self.context, vm_state=vm_states.ACTIVE, host='host-a',
             flavor=make_flavor(512, 1), config_drive='')
         # Real instances come with them (config drive decisions read them).
         self.instance.system_metadata = {}

@@ -161,6 +161,26 @@ class TestDestroy(fake_engine.DriverTestCase):
             self.instance, [], ignore_errors=True)
 
 
+    def test_evacuated_copy_goes_and_its_ports_stay(self):
+        # Nova's init_host on a host that comes back: the server was
+        # evacuated to host-b, whose ports network_info describes now.
+        self.instance.host = 'host-b'
+        self.engine.add(self.name)
+        self.driver.destroy(self.context, self.instance, [{'id': 'p1'}])
+        self.assertEqual({}, self.engine.containers)
+        self.network.unplug.assert_not_called()
+
+    def test_own_server_destroy_unplugs_its_ports(self):
+        self.instance.host = 'host-a'
+        self.engine.add(self.name)
+        self.driver.destroy(self.context, self.instance, [{'id': 'p1'}])
+        self.network.unplug.assert_called_once_with(
+            self.instance, [{'id': 'p1'}], ignore_errors=True)
+
+    def test_evacuate_is_offered(self):
+        self.assertTrue(self.driver.capabilities['supports_evacuate'])
+
+
 class TestStart(fake_engine.DriverTestCase):
 
     def test_exit_while_plugging_is_reported_as_the_exit(self):
