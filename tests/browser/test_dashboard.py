@@ -142,7 +142,7 @@ class DashboardTest(testtools.TestCase):
         server_id = self.server_id()
         self.ui.open('/project/instances/%s/?tab=instance_details__log'
                      % server_id)
-        self.ui.wait(lambda _b: 'busybox: httpd on port 80'
+        self.ui.wait(lambda _b: 'serving http on port 80'
                      in self.ui.text(), 'the container output in the Log tab')
         self.ui.shot('03-log-tab')
 
