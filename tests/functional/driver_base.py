@@ -6,6 +6,7 @@ Docker SDK. Glance is a directory of archives (:class:`DirectoryImages`):
 the driver only needs ``download`` to stream and ``update`` to accept a
 stream, which is the part of Nova's image API it uses.
 """
+import time
 import uuid
 
 from directory_images import DirectoryImages
@@ -91,6 +92,17 @@ class DriverTestCase(testtools.TestCase):
 
     def _destroy_quietly(self, instance):
         self.driver.destroy(self.context, instance, [])
+
+    def console_until(self, instance, done, timeout=60):
+        """get_console_output, read again until ``done(output)`` or for
+        at most ``timeout`` seconds: a spawn returns once the process
+        runs, not once it has printed. Returns the last output read."""
+        deadline = time.monotonic() + timeout
+        while True:
+            output = self.driver.get_console_output(self.context, instance)
+            if done(output) or time.monotonic() > deadline:
+                return output
+            time.sleep(0.2)
 
     def inspect(self, instance):
         return self.api.inspect_container('nova-%s' % instance.uuid)

@@ -1,6 +1,5 @@
 """The console log on a real engine: rotated on disk, recent output read."""
 import os
-import time
 import uuid
 
 from tests.functional import driver_base
@@ -18,12 +17,9 @@ class TestConsoleLog(driver_base.DriverTestCase):
                                source_path=self.base_archive,
                                properties={'os_command_line': CHATTY})
         instance = self.spawn(image_meta=meta)
-        deadline = time.monotonic() + 120
-        while True:
-            output = self.driver.get_console_output(self.context, instance)
-            if output.endswith(b'last line\n') or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        output = self.console_until(
+            instance, lambda output: output.endswith(b'last line\n'),
+            timeout=120)
         self.assertTrue(output.endswith(b'last line\n'), output[-200:])
         self.assertLessEqual(len(output), 64 * 1024)
         return instance
