@@ -4,6 +4,7 @@
 (``tox -e genconfig``); a unit test keeps the committed sample true.
 """
 from oslo_config import cfg
+from oslo_config import types
 
 GROUP = cfg.OptGroup(
     'pydock',
@@ -170,6 +171,20 @@ NETWORK_OPTS = [
              'subnets have no router; ``none`` (Neutron\'s defaults) '
              'otherwise. A host route of the subnet to 169.254.169.254/32 '
              'is always used and takes precedence.'),
+    cfg.ListOpt(
+        'port_announce_delays',
+        item_type=types.Float(min=0, max=300),
+        default=[1.0, 2.0, 4.0, 8.0, 16.0],
+        help='Seconds after a container\'s ports are plugged at which '
+             'their addresses are announced again (gratuitous ARP, '
+             'unsolicited neighbour advertisement), besides the '
+             'announcement at the plug itself. A port that comes up on '
+             'another host (cold migration, resize to another host, '
+             'evacuation) keeps its MAC and addresses; switches still '
+             'send its frames to where it was until it sends one itself, '
+             'and the announcement at the plug is lost while Neutron\'s '
+             'agent has not yet put the port on its network. Empty: '
+             'only the announcement at the plug.'),
 ]
 
 SCHEDULER_OPTS = [

@@ -15,6 +15,15 @@ directories 0500, the mount is read-only and the container lacks
 CAP_SYS_ADMIN to remount it, and no other instance's container mounts it.
 The directory is written whole in a temporary place and renamed into
 place, so a container never sees half a drive.
+
+A move to another host sets the source's drive aside (``<uuid>.moved``)
+until Nova confirms or reverts, as libvirt sets aside an instance
+directory, so that a destination sharing the directory writes its own
+drive without touching the one a revert brings back. The destination
+renders the drive anew from what Nova keeps of the instance: the admin
+password and the drive's copies of injected files, which Nova keeps
+nowhere, are not on it (the injected files themselves moved with the
+container's files).
 """
 import os
 import posixpath
@@ -32,6 +41,7 @@ LOG = logging.getLogger(__name__)
 ROOT_MODE = 0o700
 DIR_MODE = 0o500
 FILE_MODE = 0o400
+SET_ASIDE_SUFFIX = '.moved'
 
 
 def check_mount_points(mount_points):
@@ -132,8 +142,47 @@ class ConfigDrives:
             return []
         return [(path, point) for point in self.mount_points]
 
+    def set_aside(self, instance):
+        """Keep the drive aside while the instance moves to another host;
+        True if there was one."""
+        path = self.path_for(instance)
+        if not os.path.isdir(path):
+            return False
+        aside = path + SET_ASIDE_SUFFIX
+        if os.path.isdir(aside):  # left by an earlier, failed move
+            _remove_tree(aside)
+        os.rename(path, aside)
+        LOG.info('Config drive %s set aside as %s for the move', path,
+                 aside, instance=instance)
+        return True
+
+    def put_back(self, instance):
+        """A reverted move: the drive set aside is the drive again,
+        replacing any a destination sharing the directory wrote."""
+        path = self.path_for(instance)
+        aside = path + SET_ASIDE_SUFFIX
+        if not os.path.isdir(aside):
+            return False
+        if os.path.isdir(path):
+            _remove_tree(path)
+        os.rename(aside, path)
+        LOG.info('Config drive %s is back', path, instance=instance)
+        return True
+
+    def remove_set_aside(self, instance):
+        """A confirmed move: the drive set aside goes."""
+        aside = self.path_for(instance) + SET_ASIDE_SUFFIX
+        if os.path.isdir(aside):
+            _remove_tree(aside)
+            LOG.info('Config drive %s removed: the move is confirmed',
+                     aside, instance=instance)
+
     def remove(self, instance):
-        """Remove the drive and any half-written one; nothing if none."""
+        """Remove the drive and any half-written one; nothing if none.
+
+        A drive set aside for a move stays: its source host removes it at
+        the confirmation, or puts it back at a revert.
+        """
         path = self.path_for(instance)
         if os.path.isdir(path):
             _remove_tree(path)

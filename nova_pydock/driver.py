@@ -28,9 +28,11 @@ from nova_pydock import evacuation
 from nova_pydock import flavor as flavor_mapping
 from nova_pydock import host as host_info
 from nova_pydock import images
+from nova_pydock import interrupted
 from nova_pydock import lifecycle
 from nova_pydock import migration
 from nova_pydock import personality
+from nova_pydock import power_states
 from nova_pydock import recovery
 from nova_pydock.network import api as network_api
 
@@ -58,7 +60,8 @@ class PyDockDriver(driver.ComputeDriver):
         self._network = network_api.ContainerNetwork()
         self._drives = configdrive.ConfigDrives.from_conf(CONF)
         self._lifecycle = None
-        self._resize = migration.Resize(self, self._engine, self._images)
+        self._resize = migration.Resize(self, self._engine, self._images,
+                                        self._drives)
         self._consoles = serial_console.SerialConsoles(self._engine)
         self._recovery = recovery.EngineRecovery(self._engine, CONF.host,
                                                  self)
@@ -67,6 +70,8 @@ class PyDockDriver(driver.ComputeDriver):
         # same name to init_host. Several services in one process (Nova's
         # functional harness) each keep their own.
         self._hostname = CONF.host
+        self._listed_states = power_states.ListedStates(
+            self._own_containers, lambda: self._engine.container_changes)
 
     # -- host ---------------------------------------------------------------
 
@@ -87,6 +92,13 @@ class PyDockDriver(driver.ComputeDriver):
                  {'host': self._hostname, 'states': states or 'none'})
         self._follow_lifecycle()
         self._consoles.start(host)
+
+    def process_instances_at_startup(self, context, instances):
+        """Remove what builds the service's stop cut short had made, and
+        say why they fail (:mod:`nova_pydock.interrupted`)."""
+        interrupted.clean_up(context, instances, self._hostname,
+                             list(self.get_nodenames_by_uuid()), self._remove)
+        return instances
 
     def _follow_lifecycle(self):
         self._stop_following()
@@ -139,8 +151,10 @@ class PyDockDriver(driver.ComputeDriver):
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
         ratios = self._get_allocation_ratios(
             provider_tree.data(nodename).inventory)
-        provider_tree.update_inventory(nodename,
-                                       self._host.inventory(ratios))
+        inventory = self._host.inventory(ratios)
+        if provider_tree.update_inventory(nodename, inventory):
+            LOG.info('Inventory of %s: %s', nodename,
+                     host_info.describe_inventory(inventory))
 
     def get_host_uptime(self):
         return self._host.uptime()
@@ -169,9 +183,13 @@ class PyDockDriver(driver.ComputeDriver):
         return self.container_of(instance).exists()
 
     def get_info(self, instance, use_cache=True):
+        """The instance's power state; ``use_cache`` (Nova's power state
+        sync, once per instance) answers from one listing of the host's
+        containers (``nova_pydock.power_states``)."""
+        state = (self._listed_states.state_of(instance) if use_cache
+                 else self._inspected(instance).state)
         return hardware.InstanceInfo(
-            state=self._recovery.power_state(
-                instance, self._inspected(instance).state))
+            state=self._recovery.power_state(instance, state))
 
     # -- spawn and destroy --------------------------------------------------
 

@@ -79,39 +79,48 @@ def _is_read_timeout(exc):
         isinstance(arg, urllib3_errors.ReadTimeoutError) for arg in exc.args)
 
 
-def _engine_call(retry, subject='container'):
+def _engine_call(retry, subject='container', changes_containers=False):
     """Decorate an EngineClient method: retries and error translation.
 
     ``retry`` says whether the call may be repeated after a transient
     failure. ``subject`` says what a 404 means: a missing container or a
-    missing image.
+    missing image. ``changes_containers``: the call may change which
+    containers there are, their names or their states; it counts in
+    ``container_changes`` once it returned or failed.
     """
     def decorate(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
-            name = args[0] if args else self.url
-            tries = 1 + (self.retries if retry else 0)
-            interval = self.retry_interval
-            for attempt in range(1, tries + 1):
-                started = time.monotonic()
-                try:
-                    result = method(self, *args, **kwargs)
-                    LOG.debug('Engine call %s(%s) answered in %.3fs',
-                              method.__name__, name,
-                              time.monotonic() - started)
-                    return result
-                except Exception as exc:
-                    if attempt < tries and _is_transient(exc):
-                        LOG.warning("Engine call %s(%s) failed (%s), try %d "
-                                    "of %d in %.1fs", method.__name__, name,
-                                    exc, attempt + 1, tries, interval)
-                        time.sleep(interval)
-                        interval *= 2
-                        continue
-                    raise self._translate(exc, method.__name__, name,
-                                          subject) from exc
+            try:
+                return _call(self, method, args, kwargs, retry, subject)
+            finally:
+                if changes_containers:
+                    self.container_changes += 1
         return wrapper
     return decorate
+
+
+def _call(client, method, args, kwargs, retry, subject):
+    name = args[0] if args else client.url
+    tries = 1 + (client.retries if retry else 0)
+    interval = client.retry_interval
+    for attempt in range(1, tries + 1):
+        started = time.monotonic()
+        try:
+            result = method(client, *args, **kwargs)
+            LOG.debug('Engine call %s(%s) answered in %.3fs',
+                      method.__name__, name, time.monotonic() - started)
+            return result
+        except Exception as exc:
+            if attempt < tries and _is_transient(exc):
+                LOG.warning("Engine call %s(%s) failed (%s), try %d of %d "
+                            "in %.1fs", method.__name__, name, exc,
+                            attempt + 1, tries, interval)
+                time.sleep(interval)
+                interval *= 2
+                continue
+            raise client._translate(exc, method.__name__, name,
+                                    subject) from exc
 
 
 class EngineClient:
@@ -122,6 +131,9 @@ class EngineClient:
         self.url = url
         self.retries = retries
         self.retry_interval = retry_interval
+        #: How many calls that change containers were made through this
+        #: client: a listing taken before the last one may be out of date.
+        self.container_changes = 0
         self._api = None
         self._timeout = timeout
         self._load_timeout = load_timeout
@@ -243,7 +255,7 @@ class EngineClient:
 
     # -- containers -------------------------------------------------------
 
-    @_engine_call(retry=False)
+    @_engine_call(retry=False, changes_containers=True)
     def create_container(self, name, image, command, hostname, labels,
                          host_config, terminal=False, read_only_mounts=(),
                          log_config=None):
@@ -276,7 +288,7 @@ class EngineClient:
         """
         self.api.put_archive(name, path, data)
 
-    @_engine_call(retry=False)
+    @_engine_call(retry=False, changes_containers=True)
     def rename(self, name, new_name):
         self.api.rename(name, new_name)
 
@@ -298,29 +310,29 @@ class EngineClient:
         filters = {'label': ['%s=%s' % kv for kv in sorted(labels.items())]}
         return self.api.containers(all=True, filters=filters)
 
-    @_engine_call(retry=True)
+    @_engine_call(retry=True, changes_containers=True)
     def start(self, name):
         self.api.start(name)
 
-    @_engine_call(retry=True)
+    @_engine_call(retry=True, changes_containers=True)
     def stop(self, name, timeout):
         # The engine sends SIGTERM, waits ``timeout`` seconds, then SIGKILL;
         # the SDK lengthens the HTTP timeout by as much.
         self.api.stop(name, timeout=timeout)
 
-    @_engine_call(retry=True)
+    @_engine_call(retry=True, changes_containers=True)
     def kill(self, name, signal='SIGKILL'):
         self.api.kill(name, signal=signal)
 
-    @_engine_call(retry=False)
+    @_engine_call(retry=False, changes_containers=True)
     def pause(self, name):
         self.api.pause(name)
 
-    @_engine_call(retry=False)
+    @_engine_call(retry=False, changes_containers=True)
     def unpause(self, name):
         self.api.unpause(name)
 
-    @_engine_call(retry=True)
+    @_engine_call(retry=True, changes_containers=True)
     def remove_container(self, name):
         self.api.remove_container(name, force=True, v=True)
 
@@ -343,7 +355,7 @@ class EngineClient:
     def stats(self, name):
         return self.api.stats(name, stream=False)
 
-    @_engine_call(retry=False)
+    @_engine_call(retry=False, changes_containers=True)
     def commit(self, name, repository, tag):
         return self.api.commit(name, repository=repository, tag=tag)['Id']
 

@@ -75,6 +75,7 @@ def host_config_for(flavor, conf, blkio_devices=()):
     :raises nova.exception.InstanceDeployFailure: this host's policy
         refuses the flavor.
     """
+    refuse_local_disks(flavor)
     specs = dict(flavor.extra_specs or {})
     knobs = _pydock_knobs(specs)
     config = security.security_host_config(
@@ -112,6 +113,27 @@ def fixed_at_creation(old_config, new_config):
         key for key in set(old_config) | set(new_config)
         if old_config.get(key) != new_config.get(key)
         and not (key in UPDATABLE and key in new_config))
+
+
+def refuse_local_disks(flavor):
+    """An ephemeral disk or a swap device cannot be given to a container.
+
+    A container's one file system is its root, the image's layers and a
+    writable layer in the engine's storage; there is no block device to
+    add, and swap beyond the memory would break the memory limit that
+    Placement sold. A flavor that asks for either would otherwise boot
+    without it, silently.
+    """
+    asked = []
+    if flavor.ephemeral_gb:
+        asked.append('an ephemeral disk of %s GB' % flavor.ephemeral_gb)
+    if flavor.swap:
+        asked.append('%s MB of swap' % flavor.swap)
+    if asked:
+        raise exception.InvalidInput(
+            reason='flavor %s asks for %s: a container has no disk but '
+                   'its root file system (nova-pydock offers no ephemeral '
+                   'disk and no swap)' % (flavor.name, ' and '.join(asked)))
 
 
 def memory_limits(memory_mb, shm_size_mb=None):

@@ -160,20 +160,39 @@ class Host:
         }
 
     def inventory(self, ratios):
-        """Placement inventory of VCPU, MEMORY_MB and DISK_GB."""
+        """Placement inventory of VCPU, MEMORY_MB and DISK_GB.
+
+        The allocation ratios let the sum of the servers' limits exceed
+        the host; one server's limit never can. ``max_unit`` says what a
+        single server can really get: every CPU (the engine refuses a
+        CPU quota above the host's count, and a reserved CPU is not
+        pinned away from containers), the memory and disk that are not
+        reserved for the host.
+        """
         vcpus = self.vcpus()
         memory_mb, _ = self.memory_mb()
         disk_gb, _ = self.disk_gb()
         reserved_disk_gb = compute_utils.convert_mb_to_ceil_gb(
             CONF.reserved_host_disk_mb)
 
-        def entry(total, reserved, rc):
-            return {'total': total, 'min_unit': 1, 'max_unit': total,
-                    'step_size': 1, 'allocation_ratio': ratios[rc],
-                    'reserved': reserved}
+        def entry(total, reserved, rc, max_unit):
+            return {'total': total, 'min_unit': 1,
+                    'max_unit': max(1, max_unit), 'step_size': 1,
+                    'allocation_ratio': ratios[rc], 'reserved': reserved}
         return {
-            orc.VCPU: entry(vcpus, CONF.reserved_host_cpus, orc.VCPU),
-            orc.MEMORY_MB: entry(memory_mb, CONF.reserved_host_memory_mb,
-                                 orc.MEMORY_MB),
-            orc.DISK_GB: entry(disk_gb, reserved_disk_gb, orc.DISK_GB),
+            orc.VCPU: entry(vcpus, CONF.reserved_host_cpus, orc.VCPU, vcpus),
+            orc.MEMORY_MB: entry(
+                memory_mb, CONF.reserved_host_memory_mb, orc.MEMORY_MB,
+                memory_mb - CONF.reserved_host_memory_mb),
+            orc.DISK_GB: entry(disk_gb, reserved_disk_gb, orc.DISK_GB,
+                               disk_gb - reserved_disk_gb),
         }
+
+
+def describe_inventory(inventory):
+    """One log line's worth: what Placement may allocate of each class."""
+    return ', '.join(
+        '%s %d x %g (%d reserved, at most %d per server)' % (
+            rc, inv['total'], inv['allocation_ratio'], inv['reserved'],
+            inv['max_unit'])
+        for rc, inv in sorted(inventory.items()))

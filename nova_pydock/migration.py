@@ -9,7 +9,9 @@ the old one is kept, stopped, under another name for a revert.
 A cold migration or a resize to another host moves the files through a
 Glance transfer image (:mod:`nova_pydock.transfer`): the source keeps its
 stopped container for a revert until Nova confirms, the destination makes
-a new container of the new flavor from the image.
+a new container of the new flavor from the image. A config drive is
+set aside on the source and rendered anew on the destination
+(:mod:`nova_pydock.configdrive`).
 """
 import fnmatch
 import uuid
@@ -17,7 +19,6 @@ import uuid
 from nova import exception
 from nova import objects
 from nova.compute import vm_states
-from nova.virt import configdrive
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import excutils
@@ -67,12 +68,14 @@ class Resize:
     ``compute`` is the driver: a resize powers containers off and on as
     Nova's power calls do, and gets them from its ``container_of``,
     ``create_container`` and ``host_config`` (the flavor mapping).
-    ``image_cache`` loads a transfer image on a destination host.
+    ``image_cache`` loads a transfer image on a destination host;
+    ``drives`` are the host's config drives.
     """
 
-    def __init__(self, compute, engine, image_cache=None):
+    def __init__(self, compute, engine, image_cache=None, drives=None):
         self._compute = compute
         self._engine = engine
+        self._drives = drives
         self._transfer = transfer.Transfer(engine, image_cache)
 
     def migrate_disk_and_power_off(self, context, instance, flavor,
@@ -84,12 +87,6 @@ class Resize:
         """
         migration = objects.Migration.get_by_instance_and_status(
             context, instance.uuid, 'migrating')
-        if (migration.dest_compute != self._compute.hostname
-                and configdrive.required_by(instance)):
-            # The drive's files (admin_pass, personality) are this host's
-            # only copy: refuse rather than arrive without them.
-            raise refuse('a server with a config drive cannot move to '
-                         'another host yet (the drive does not move)')
         try:
             fixed = flavor_mapping.fixed_at_creation(
                 self._compute.host_config(instance.flavor),
@@ -130,17 +127,20 @@ class Resize:
             self._compute.power_on(context, instance, network_info)
 
     def confirm_migration(self, instance):
-        """Remove the old container, if the resize made a new one."""
+        """Remove the old container, if the resize made a new one, and
+        the config drive a move set aside."""
         source = self._compute.container_of(
             instance, resize_source_name_for(instance))
         if source.remove():
             LOG.info('Resize confirmed; container %s removed', source.name,
                      instance=instance)
+        self._drives.remove_set_aside(instance)
 
     def finish_revert_migration(self, context, instance, network_info,
                                 power_on):
         # instance.flavor is the old flavor again; Nova's destroy stopped
         # the resized container and kept it (see PyDockDriver.destroy).
+        self._drives.put_back(instance)
         source = self._compute.container_of(
             instance, resize_source_name_for(instance))
         if source.exists():
@@ -215,8 +215,10 @@ class Resize:
         image_id = None
         try:
             image_id = self._transfer.send(context, source, migration.uuid)
+            self._drives.set_aside(instance)
             source.rename(resize_source_name_for(instance))
         except Exception as exc:
+            self._drives.put_back(instance)
             if image_id:
                 self._transfer.delete(context, image_id, instance)
             if instance.vm_state == vm_states.ACTIVE:
@@ -244,6 +246,8 @@ class Resize:
         made = None
         try:
             self._transfer.receive(context, instance, image_id, image_ref)
+            # Nova keeps neither the admin password nor injected files.
+            self._drives.write(instance, network_info)
             made = self._compute.create_container(
                 instance, container.name_for(instance), image_ref)
             if power_on:
@@ -266,6 +270,7 @@ class Resize:
                     lambda: self._compute.cleanup(context, instance,
                                                   network_info),
                     lambda: made and made.remove(),
+                    lambda: self._drives.remove(instance),
                     lambda: self._remove_image(instance, image_ref)]
         for cleanup in cleanups:
             try:

@@ -18,6 +18,7 @@ from oslo_log import log as logging
 from oslo_utils import excutils
 
 from nova_pydock import conf as pydock_conf
+from nova_pydock.network import announce
 from nova_pydock.network import counters
 from nova_pydock.network import exception
 from nova_pydock.network import netns as netns_mod
@@ -79,9 +80,10 @@ def _flavor(instance, flavor):
 class ContainerNetwork:
     """Plug and unplug Neutron ports of container instances."""
 
-    def __init__(self, backends=None):
+    def __init__(self, backends=None, announcer=None):
         self.backends = dict(vifs.BACKENDS if backends is None
                              else backends)
+        self.announcer = announcer or announce.Announcer()
 
     # Plug
 
@@ -93,7 +95,9 @@ class ContainerNetwork:
         that already leads into this namespace is kept (and its shaping
         brought up to date). Every VIF is checked before anything is
         made; on a later error the ports this call went through are
-        removed again, those it found in place included.
+        removed again, those it found in place included. The ports'
+        addresses are announced at the plug and again some seconds later
+        (:mod:`~nova_pydock.network.announce`).
 
         :param netns: the container's namespace, see the module doc.
         :param flavor: for ``quota:vif_*``; default ``instance.flavor``.
@@ -124,6 +128,7 @@ class ContainerNetwork:
                           'what was made', len(network_info), netns,
                           instance=instance)
                 self._unplug_quietly(instance, done)
+        self.announcer.start(instance, netns, ports)
         return [port['ifname'] for port in ports]
 
     def attach(self, instance, vif, netns, flavor=None,
@@ -151,6 +156,7 @@ class ContainerNetwork:
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._unplug_quietly(instance, [vif])
+        self.announcer.start(instance, netns, [port])
         return ifname
 
     @staticmethod

@@ -91,13 +91,16 @@ def _host_mac(mac):
     return ('fa' if mac[:2].lower() == 'fe' else 'fe') + mac[2:]
 
 
+def _check_mac(mac):
+    if not re.match(r'^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$', mac or ''):
+        raise ValueError('invalid MAC %r' % (mac,))
+
+
 def _check_port(port):
     netlink.check_ifname(port['devname'])
     if port.get('ifname') is not None:
         netlink.check_ifname(port['ifname'])
-    mac = port['mac']
-    if not re.match(r'^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$', mac or ''):
-        raise ValueError('invalid MAC %r' % (mac,))
+    _check_mac(port['mac'])
     mtu = port.get('mtu')
     if mtu is not None and not 68 <= int(mtu) <= 65535:
         raise ValueError('invalid MTU %r' % (mtu,))
@@ -262,14 +265,50 @@ def activate_port(netns, port):
             netlink.request('%s up' % ifname, ipr_ns.link, 'set',
                             index=index, state='up')
             _add_routes(ipr_ns, index, port, ifname)
-            # Setting the MAC again makes the kernel announce the port's
-            # addresses (gratuitous ARP, unsolicited neighbour
-            # advertisement), now that the host end is wired: neighbours
-            # forget the MAC an earlier owner of an address had.
-            netlink.request('%s announce' % ifname, ipr_ns.link, 'set',
-                            index=index, address=port['mac'])
+            # Now that the host end is wired: neighbours forget the MAC an
+            # earlier owner of an address had.
+            _announce(ipr_ns, index, ifname, port['mac'])
             LOG.debug('%s in %s is up, routes %s', ifname, netns,
                       port.get('routes'))
+    finally:
+        os.close(ns_fd)
+
+
+def _announce(ipr_ns, index, ifname, mac):
+    """Make the kernel announce the addresses of ``ifname``.
+
+    Setting its MAC again (the same) is a change of address for the
+    kernel: with ``arp_notify`` and ``ndisc_notify`` (set when the port
+    was made) it sends a gratuitous ARP for each IPv4 address and an
+    unsolicited neighbour advertisement for each IPv6 one. No raw socket,
+    so no CAP_NET_RAW.
+    """
+    netlink.request('%s announce' % ifname, ipr_ns.link, 'set', index=index,
+                    address=mac)
+
+
+@privsep.entrypoint
+def announce_port(netns, ifname, mac):
+    """Announce the addresses of port ``ifname`` of a container again.
+
+    Only if the interface is there and still has ``mac`` (a port removed
+    and its name taken by another is left alone).
+    :returns: True when announced, False when there is no such port.
+    :raises NamespaceGoneError: the container has stopped.
+    """
+    ifname = netlink.check_ifname(ifname)
+    _check_mac(mac)
+    ns_fd = netns_mod.open_fd(netns)
+    try:
+        with netns_mod.iproute_in(ns_fd) as ipr_ns:
+            index = netlink.index_of(ipr_ns, ifname)
+            if index is None:
+                return False
+            link = ipr_ns.get_links(index)[0]
+            if (link.get('address') or '').lower() != mac.lower():
+                return False
+            _announce(ipr_ns, index, ifname, mac)
+            return True
     finally:
         os.close(ns_fd)
 

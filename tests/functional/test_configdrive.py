@@ -36,13 +36,14 @@ class ConfigDriveMixin:
         self.drive_dir = self.useFixture(fixtures.TempDir()).join('drives')
         conf = self.useFixture(config_fixture.Config(driver_base.CONF))
         conf.config(config_drive_dir=self.drive_dir, group='pydock')
-        super().setUp()
+        # Before the drivers start: a test case may spawn in its setUp.
         self.useFixture(fixtures.MockPatch(
             'nova.objects.BlockDeviceMappingList.get_by_instance_uuid',
             return_value=objects.BlockDeviceMappingList(objects=[])))
         self.useFixture(fixtures.MockPatch(
             'nova.network.security_group_api.get_instance_security_groups',
             return_value=[{'name': 'default'}]))
+        super().setUp()
 
     def drive_instance(self, user_data=b'#!/bin/sh\necho hello\n',
                        metadata=None, config_drive=True, **kw):

@@ -4,6 +4,8 @@ import io
 import json
 import os
 import tarfile
+import time
+from unittest import mock
 import uuid
 
 from nova import exception
@@ -15,6 +17,7 @@ from nova.virt import driver as nova_driver
 from oslo_utils import timeutils
 
 from nova_pydock import images as pydock_images
+from nova_pydock import power_states
 from tests.functional import driver_base
 
 
@@ -193,6 +196,30 @@ class TestPower(driver_base.DriverTestCase):
         self.driver.power_on(self.context, instance, [])
         self.assertEqual(power_state.RUNNING,
                          self.driver.get_info(instance).state)
+
+    def test_power_state_sync_lists_the_host_once(self):
+        """Nova's power state sync (``get_info`` with its cache allowed)
+        costs one listing for all instances; a change made behind the
+        driver's back shows once the listing is MAX_AGE old, at once
+        without the cache."""
+        first, second = self.spawn(), self.spawn()
+        engine = self.driver._engine
+        with mock.patch.object(engine, 'inspect_container',
+                               wraps=engine.inspect_container) as inspect, \
+                mock.patch.object(engine, 'list_containers',
+                                  wraps=engine.list_containers) as listing:
+            for instance in (first, second):
+                self.assertEqual(power_state.RUNNING,
+                                 self.driver.get_info(instance).state)
+        self.assertEqual((0, 1), (inspect.call_count, listing.call_count))
+        self.api.stop('nova-%s' % second.uuid, timeout=0)
+        self.assertEqual(power_state.SHUTDOWN, self.driver.get_info(
+            second, use_cache=False).state)
+        time.sleep(power_states.MAX_AGE + 0.1)
+        self.assertEqual(power_state.SHUTDOWN,
+                         self.driver.get_info(second).state)
+        self.assertEqual(power_state.RUNNING,
+                         self.driver.get_info(first).state)
 
     def test_power_off_is_graceful_first(self):
         meta = self.glance.add(

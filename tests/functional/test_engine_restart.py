@@ -9,17 +9,13 @@ stops it (SIGTERM to dockerd, which stops its containers and its
 containerd) and started again; nova-compute then calls ``init_host`` and
 ``resume_state_on_host_boot`` for each instance, as it does at start-up.
 Cleanup kills whatever of the private engine is left, unmounts what it
-mounted and removes its directories, and checks that nothing remains.
+mounted and removes its directories (tools/lib/private_engine.py), and
+checks that nothing remains.
 """
-import glob
 import os
-import shutil
 import signal
-import subprocess
-import tempfile
 import time
 
-import docker
 import fixtures
 from nova import exception
 from nova import objects
@@ -27,175 +23,15 @@ from nova.compute import power_state
 from nova.network import model
 from nova.virt import event as virtevent
 from nova.virt import fake as fake_virt
+import private_engine
 
 from nova_pydock import driver as pydock_driver
-from tests import engine
+from nova_pydock import power_states
 from tests.functional import driver_base
 from tests.functional.network import base as net_base
 
 INSTANCES = 5
-# Upper bound of every wait on the private engine (seconds).
-WAIT = 60
-
-
-def _processes_under(*paths):
-    """PIDs of processes whose command line names one of ``paths``."""
-    found = []
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                cmdline = f.read().replace(b'\0', b' ').decode(
-                    'utf-8', 'replace')
-        except OSError:
-            continue
-        if any(path in cmdline for path in paths):
-            found.append(int(pid))
-    return found
-
-
-def _mounts_under(*paths):
-    """Mount points below ``paths``, deepest first."""
-    with open('/proc/self/mountinfo') as f:
-        points = [line.split()[4] for line in f]
-    return sorted((p for p in points
-                   if any(p.startswith(path + '/') or p == path
-                          for path in paths)),
-                  key=len, reverse=True)
-
-
-def _comm(pid):
-    try:
-        with open('/proc/%d/comm' % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is gone for all purposes here.
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().split(') ', 1)[1][0] != 'Z'
-    except OSError:
-        return False
-
-
-class PrivateEngine:
-    """A dockerd of its own in a temporary directory."""
-
-    def __init__(self, live_restore=False):
-        # Short paths: unix socket paths below the exec root are limited.
-        self.root = tempfile.mkdtemp(prefix='pde-', dir='/tmp')
-        self.socket = os.path.join(self.root, 'engine.sock')
-        self.data_root = os.path.join(self.root, 'data')
-        self.exec_root = os.path.join(self.root, 'exec')
-        self.pidfile = os.path.join(self.root, 'dockerd.pid')
-        self.log = os.path.join(self.root, 'dockerd.log')
-        self.url = 'unix://' + self.socket
-        self.live_restore = live_restore
-        self.api = None
-
-    def start(self):
-        env = dict(os.environ,
-                   PYDOCK_ENGINE_SOCKET=self.socket,
-                   PYDOCK_ENGINE_DATA_ROOT=self.data_root,
-                   PYDOCK_ENGINE_EXEC_ROOT=self.exec_root,
-                   PYDOCK_ENGINE_PIDFILE=self.pidfile,
-                   PYDOCK_ENGINE_LOG=self.log,
-                   PYDOCK_ENGINE_LIVE_RESTORE=str(int(self.live_restore)),
-                   PYDOCK_ENGINE_WAIT=str(WAIT))
-        subprocess.run([os.path.join(engine.REPO, 'tools', 'ensure-engine')],
-                       env=env, check=True, timeout=WAIT + 30)
-        if self.api is None:
-            self.api = docker.APIClient(base_url=self.url, version='auto',
-                                        timeout=WAIT)
-        return self.pid()
-
-    def pid(self):
-        with open(self.pidfile) as f:
-            return int(f.read().strip())
-
-    def containerd_pids(self):
-        """The managed containerd of this engine (not the shims)."""
-        return [pid for pid in _processes_under(self.exec_root)
-                if _comm(pid) == 'containerd' and _alive(pid)]
-
-    def stop(self):
-        """SIGTERM to dockerd, as a host shutdown does; wait for its end."""
-        pid = self.pid()
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + WAIT
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        return not _alive(pid)
-
-    def container_ids(self):
-        try:
-            return os.listdir(os.path.join(self.data_root, 'containers'))
-        except FileNotFoundError:
-            return []
-
-    def destroy(self):
-        """Stop or kill what is left, unmount, remove the directories.
-
-        Works whatever state the engine is in: a container whose shim was
-        killed lives on under init, so its processes are found through
-        its cgroups (named by its ID) and killed there too.
-        """
-        if self.api is not None:
-            self.api.close()
-        ids = self.container_ids()
-        try:
-            if _alive(self.pid()):
-                self.stop()
-        except (OSError, ValueError):
-            pass
-        for _ in range(2):
-            pids = _processes_under(self.root)
-            for cgroup in _cgroups_of(ids):
-                pids += _cgroup_pids(cgroup)
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            deadline = time.monotonic() + 10
-            while (any(_alive(p) for p in pids)
-                   and time.monotonic() < deadline):
-                time.sleep(0.2)
-        for point in _mounts_under(self.root):
-            subprocess.run(['umount', '-l', point], check=False,
-                           capture_output=True)
-        for cgroup in sorted(_cgroups_of(ids), key=len, reverse=True):
-            try:
-                os.rmdir(cgroup)
-            except OSError:
-                pass
-        shutil.rmtree(self.root, ignore_errors=True)
-        return ids
-
-
-def _cgroups_of(container_ids):
-    """The host's cgroup directories of these containers (v1 and v2)."""
-    found = []
-    for container_id in container_ids:
-        found += glob.glob('/sys/fs/cgroup/*/docker/%s' % container_id)
-        found += glob.glob('/sys/fs/cgroup/docker/%s' % container_id)
-    return found
-
-
-def _cgroup_pids(cgroup):
-    try:
-        with open(os.path.join(cgroup, 'cgroup.procs')) as f:
-            return [int(pid) for pid in f.read().split()]
-    except OSError:
-        return []
+WAIT = private_engine.WAIT
 
 
 class PrivateEngineTestCase(driver_base.DriverTestCase):
@@ -209,7 +45,7 @@ class PrivateEngineTestCase(driver_base.DriverTestCase):
 
     def setUp(self):
         super().setUp()
-        self.engine = PrivateEngine(self.live_restore)
+        self.engine = private_engine.PrivateEngine(self.live_restore)
         self.addCleanup(self._destroy_engine)
         self.engine.start()
         conf = self.useFixture(driver_base.config_fixture.Config(
@@ -228,9 +64,9 @@ class PrivateEngineTestCase(driver_base.DriverTestCase):
 
     def assertNothingLeft(self, root, container_ids):
         """No process, mount, cgroup or file of the private engine."""
-        self.assertEqual([], _processes_under(root))
-        self.assertEqual([], _mounts_under(root))
-        self.assertEqual([], _cgroups_of(container_ids))
+        self.assertEqual([], private_engine.processes_under(root))
+        self.assertEqual([], private_engine.mounts_under(root))
+        self.assertEqual([], private_engine.cgroups_of(container_ids))
         self.assertFalse(os.path.exists(root))
 
     def _destroy_quietly(self, instance):
@@ -263,8 +99,14 @@ class TestEngineRestart(PrivateEngineTestCase):
         self.assertTrue(self.engine.stop(), 'dockerd did not stop')
         self.assertEqual([], self.engine.containerd_pids())
         # No containerd, no shim, nothing of it runs on.
-        self.assertEqual([], [pid for pid in _processes_under(
-            self.engine.root) if _alive(pid)])
+        self.assertEqual([], [pid for pid in private_engine.processes_under(
+            self.engine.root) if private_engine.alive(pid)])
+        # Asked afresh, the driver says so at once; Nova's power state
+        # sync, which takes a listing up to MAX_AGE old, once it is older.
+        self.assertRaises(exception.HypervisorUnavailable,
+                          self.driver.get_info, instances[0],
+                          use_cache=False)
+        time.sleep(power_states.MAX_AGE + 0.1)
         self.assertRaises(exception.HypervisorUnavailable,
                           self.driver.get_info, instances[0])
 
@@ -324,8 +166,8 @@ class TestEngineRestart(PrivateEngineTestCase):
         """The cleanup this test relies on leaves nothing, even mid-run."""
         instance = self.spawn()
         root = self.engine.root
-        self.assertNotEqual([], _processes_under(root))
-        self.assertNotEqual([], _mounts_under(root))
+        self.assertNotEqual([], private_engine.processes_under(root))
+        self.assertNotEqual([], private_engine.mounts_under(root))
         ids = self.engine.container_ids()
         self.assertEqual(['nova-%s' % instance.uuid],
                          [self.engine.api.inspect_container(i)['Name'][1:]
@@ -334,7 +176,7 @@ class TestEngineRestart(PrivateEngineTestCase):
         # the container outlives its shim; cleanup must still get it all.
         for pid in [self.engine.pid()] + self.engine.containerd_pids():
             os.kill(pid, signal.SIGKILL)
-        self.assertNotEqual([], _cgroups_of(ids))
+        self.assertNotEqual([], private_engine.cgroups_of(ids))
         self.assertEqual(ids, self.engine.destroy())
         self.assertNothingLeft(root, ids)
         self.assertRaises(exception.HypervisorUnavailable,

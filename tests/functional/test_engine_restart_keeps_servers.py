@@ -3,7 +3,7 @@
 A ``docker.io`` upgrade or a dockerd crash restarts the engine while
 nova-compute keeps running: no ``init_host``, no
 ``resume_state_on_host_boot``. Each test restarts a private engine
-(:class:`~tests.functional.test_engine_restart.PrivateEngine`) under a
+(``tools/lib/private_engine.py``) under a
 driver that keeps running, with a server on an Open vSwitch port plugged
 by os-vif, and watches what reaches Nova through the driver's
 ``emit_event``:

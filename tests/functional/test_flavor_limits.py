@@ -86,7 +86,8 @@ echo pid1=$(cat /proc/1/comm)
 
 
 def make_flavor(memory_mb=128, vcpus=1, **extra_specs):
-    return objects.Flavor(memory_mb=memory_mb, vcpus=vcpus,
+    return objects.Flavor(name='c1.limits', memory_mb=memory_mb,
+                          vcpus=vcpus, ephemeral_gb=0, swap=0,
                           extra_specs=extra_specs)
 
 

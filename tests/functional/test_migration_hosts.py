@@ -9,6 +9,8 @@ or destroy on the destination and finish_revert_migration on the source.
 Nova's database only answers the migration lookup.
 """
 import io
+import json
+import os
 import tarfile
 
 from directory_images import DirectoryImages
@@ -22,10 +24,12 @@ from nova.virt import fake as fake_virt
 from oslo_serialization import jsonutils
 from oslo_utils import uuidutils
 
+from nova_pydock import configdrive
 from nova_pydock import container
 from nova_pydock import driver as pydock_driver
 from nova_pydock import transfer
 from tests.functional import driver_base
+from tests.functional import test_configdrive
 from tests.functional import test_engine_restart
 from tests.functional.network import base as net_base
 
@@ -54,9 +58,11 @@ class TwoHostsTestCase(test_engine_restart.PrivateEngineTestCase,
         self.dest_host, self.dest = self.host, self.driver
         self.source_host = self.host + '-src'
         conf = self.useFixture(driver_base.config_fixture.Config(CONF))
-        conf.config(engine_url=shared_url, group='pydock')
+        conf.config(engine_url=shared_url, group='pydock',
+                    **self.host_options('source'))
         self.source = pydock_driver.PyDockDriver(fake_virt.FakeVirtAPI())
-        conf.config(engine_url=self.engine.url, group='pydock')
+        conf.config(engine_url=self.engine.url, group='pydock',
+                    **self.host_options('destination'))
         self.source._images.image_api = self.glance
         self.source.init_host(self.source_host)
         self.addCleanup(self.source.cleanup_host, self.source_host)
@@ -75,8 +81,16 @@ class TwoHostsTestCase(test_engine_restart.PrivateEngineTestCase,
                                  gateway='198.19.%d.1' % octet)
         self.server = self._spawn_on_source()
 
+    def host_options(self, host):
+        """[pydock] options of the source's or the destination's driver
+        other than its engine."""
+        return {}
+
+    def new_server(self):
+        return self.instance(memory_mb=128, vm_state=vm_states.ACTIVE)
+
     def _spawn_on_source(self):
-        instance = self.instance(memory_mb=128, vm_state=vm_states.ACTIVE)
+        instance = self.new_server()
         instance.host = instance.node = self.source_host
         instance.info_cache = objects.InstanceInfoCache(
             network_info=model.NetworkInfo([self.vif]))
@@ -126,10 +140,12 @@ class TwoHostsTestCase(test_engine_restart.PrivateEngineTestCase,
         return sorted(set(self.glance.metadata) - {self.image_meta.id})
 
     def transfer_images_in(self, api):
+        """This test's transfer commit and resize images (other tests
+        migrate on the shared engine at the same time)."""
+        commit = '%s:%s' % (transfer.REPOSITORY, self.migration.uuid)
         return [tag for image in api.images()
                 for tag in image.get('RepoTags') or ()
-                if tag.startswith(transfer.REPOSITORY + ':')
-                or self.server.uuid in tag]
+                if tag == commit or self.server.uuid in tag]
 
     def kept_on_source(self):
         return self.api.inspect_container(
@@ -260,3 +276,95 @@ class TestMigrationFailures(TwoHostsTestCase):
         self.engine.start()
         self.assertEqual([], self.engine.api.containers(all=True))
         self.assertEqual([], self.transfer_images_in(self.engine.api))
+
+
+class TestConfigDriveMoves(test_configdrive.ConfigDriveMixin,
+                           TwoHostsTestCase):
+    """The drive follows a move: set aside on the source until Nova
+    confirms or reverts, rendered anew on the destination. Each host has
+    a drive directory of its own, as two machines do (a shared directory
+    is tested in tests/unit/test_configdrive)."""
+
+    META = '/config-drive/openstack/latest/meta_data.json'
+
+    def host_options(self, host):
+        if host == 'source':
+            return {'config_drive_dir': os.path.join(
+                os.path.dirname(self.drive_dir), 'source-drives')}
+        return {'config_drive_dir': self.drive_dir}
+
+    def new_server(self):
+        return self.drive_instance(memory_mb=128, vm_state=vm_states.ACTIVE)
+
+    def source_drives(self):
+        root = self.host_options('source')['config_drive_dir']
+        return sorted(os.listdir(root)) if os.path.isdir(root) else []
+
+    def dest_drives(self):
+        return (sorted(os.listdir(self.drive_dir))
+                if os.path.isdir(self.drive_dir) else [])
+
+    def read_meta(self, api):
+        code, output = self.run_in(api, self.server, 'cat', self.META)
+        self.assertEqual(0, code, output)
+        return json.loads(output)
+
+    def test_drive_on_the_destination_then_confirm(self):
+        self.assertEqual('web', self.read_meta(self.api)['meta']['role'])
+        self.finish(self.migrate())
+        self.assertEqual(
+            [self.server.uuid + configdrive.SET_ASIDE_SUFFIX],
+            self.source_drives())
+        self.assertEqual([self.server.uuid], self.dest_drives())
+        meta = self.read_meta(self.engine.api)
+        self.assertEqual((self.server.uuid, {'role': 'web'}, 'web-1',
+                          {'k1': test_configdrive.PUBLIC_KEY}),
+                         (meta['uuid'], meta['meta'], meta['name'],
+                          meta['public_keys']))
+        self.assertEqual(b'#!/bin/sh\necho hello\n', self.run_in(
+            self.engine.api, self.server, 'cat',
+            '/config-drive/openstack/latest/user_data')[1])
+        code, output = self.run_in(
+            self.engine.api, self.server, 'sh', '-c',
+            'echo x > /config-drive/openstack/latest/user_data')
+        self.assertNotEqual(0, code)
+        self.assertIn(b'Read-only file system', output)
+
+        self.source.confirm_migration(self.context, self.migration,
+                                      self.server, [self.vif])
+        self.assertEqual([], self.source_drives())
+        self.assertEqual([self.server.uuid], self.dest_drives())
+        self.dest.destroy(self.context, self.server, [self.vif])
+        self.assertEqual([], self.dest_drives())
+
+    def test_revert_brings_back_the_source_drive(self):
+        self.finish(self.migrate())
+        self.dest.destroy(self.context, self.server, [self.vif],
+                          destroy_disks=True)
+        self.assertEqual([], self.dest_drives())
+        self.server.flavor = self.old_flavor
+        self.server.host = self.server.node = self.source_host
+        self.source.finish_revert_migration(
+            self.context, self.server, [self.vif], self.migration,
+            power_on=True)
+        self.assertEqual([self.server.uuid], self.source_drives())
+        self.assertEqual(self.server.uuid, self.read_meta(self.api)['uuid'])
+
+    def test_failed_moves_leave_the_drive_where_the_server_is(self):
+        killed = _UploadKilled(self.glance.path)
+        killed.metadata = self.glance.metadata
+        self.source._images.image_api = killed
+        self.assertRaises(exception.InstanceFaultRollback, self.migrate)
+        self.assertEqual([self.server.uuid], self.source_drives())
+        self.assertEqual(self.server.uuid, self.read_meta(self.api)['uuid'])
+
+        self.source._images.image_api = self.glance
+        disk_info = self.migrate()
+        self.assertTrue(self.engine.stop(), 'dockerd did not stop')
+        self.assertRaises(exception.HypervisorUnavailable, self.finish,
+                          disk_info)
+        self.engine.start()
+        self.assertEqual([], self.dest_drives())
+        self.assertEqual(
+            [self.server.uuid + configdrive.SET_ASIDE_SUFFIX],
+            self.source_drives())

@@ -105,6 +105,43 @@ class TestConfigDrive(base.PyDockTestCase):
         self.assertEqual([server['id']], os.listdir(self.drive_dir))
 
 
+class TestConfigDriveMovesToAnotherHost(TestConfigDrive):
+    """A cold migration through Nova's API: two nova-compute services that
+    share this harness's engine and drive directory, the harder case of
+    the drive's set-aside (tests/functional/test_migration_hosts.py moves
+    it between two engines with a directory each)."""
+
+    compute_hosts = 2
+
+    def migrate_away(self):
+        _, server = self.boot_with_drive(
+            self.service_image('drive')['id'], self.container_flavor())
+        host = server['OS-EXT-SRV-ATTR:host']
+        server = self.action(server, {'migrate': None}, 'VERIFY_RESIZE')
+        self.assertNotEqual(host, server['OS-EXT-SRV-ATTR:host'])
+        meta = json.loads(self.read(server, LATEST + 'meta_data.json'))
+        self.assertEqual((server['id'], {'role': 'web'}, {'k1': PUBLIC_KEY}),
+                         (meta['uuid'], meta['meta'], meta['public_keys']))
+        self.assertEqual(USER_DATA, self.read(server, LATEST + 'user_data'))
+        self.assertEqual([server['id'], server['id'] + '.moved'],
+                         sorted(os.listdir(self.drive_dir)))
+        return server, host
+
+    def test_confirm_keeps_the_destination_drive(self):
+        server, _ = self.migrate_away()
+        server = self.action(server, {'confirmResize': None}, 'ACTIVE')
+        self.assertEqual([server['id']], os.listdir(self.drive_dir))
+        self.assertEqual(USER_DATA, self.read(server, LATEST + 'user_data'))
+
+    def test_revert_brings_back_the_source_drive(self):
+        server, host = self.migrate_away()
+        server = self.action(server, {'revertResize': None}, 'ACTIVE')
+        self.assertEqual(host, server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual([server['id']], os.listdir(self.drive_dir))
+        meta = json.loads(self.read(server, LATEST + 'meta_data.json'))
+        self.assertEqual(server['id'], meta['uuid'])
+
+
 class TestPersonality(base.PyDockTestCase):
     """Personality files: API microversions below 2.57."""
 

@@ -1,7 +1,7 @@
 """An engine restart under a running nova-compute, through Nova itself.
 
 The engine here is a private dockerd without live restore
-(:class:`tests.functional.test_engine_restart.PrivateEngine`): on its
+(``tools/lib/private_engine.py``): on its
 way down it stops every container, as a ``docker.io`` upgrade does on a
 host without live restore. nova-compute keeps running: Nova's compute
 manager receives the driver's lifecycle events and runs its power state
@@ -15,15 +15,15 @@ import time
 from nova import context as nova_context
 from nova import objects
 from nova.compute import power_state
+import private_engine
 
-from tests.functional import test_engine_restart as restart
 from tests.nova import base
 
 
 class TestEngineRestart(base.PyDockTestCase):
 
     def setUp(self):
-        self.private = restart.PrivateEngine(live_restore=False)
+        self.private = private_engine.PrivateEngine(live_restore=False)
         # Registered first, so it runs last: after the services stopped.
         self.addCleanup(self.private.destroy)
         self.private.start()

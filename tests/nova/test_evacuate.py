@@ -1,7 +1,7 @@
 """Evacuate through Nova's API between two hosts with engines of their own.
 
 The first nova-compute runs on a private dockerd without live restore
-(:class:`tests.functional.test_engine_restart.PrivateEngine`), the
+(``tools/lib/private_engine.py``), the
 second on this harness's engine. The first host dies as a machine does:
 its nova-compute stops and its engine goes down, taking the server's
 container with it. Forced down, its server is evacuated: Nova rebuilds it
@@ -13,8 +13,9 @@ port, plugged on the second host now, alone.
 """
 import time
 
+import private_engine
+
 from tests import engine
-from tests.functional import test_engine_restart as restart
 from tests.nova import base
 
 PAGE = '/www/index.html'
@@ -28,7 +29,7 @@ class TestEvacuate(base.PyDockTestCase):
     compute_hosts = 2
 
     def setUp(self):
-        self.private = restart.PrivateEngine(live_restore=False)
+        self.private = private_engine.PrivateEngine(live_restore=False)
         # Registered first, so it runs last: after the services stopped.
         self.addCleanup(self.private.destroy)
         self.private.start()

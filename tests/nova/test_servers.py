@@ -161,6 +161,23 @@ class TestFlavorExtraSpecs(base.PyDockTestCase):
         self.assertNoContainer(server)
 
 
+class TestFlavorLocalDisks(base.PyDockTestCase):
+    """A flavor with an ephemeral disk or swap: refused, never ignored."""
+
+    def test_build_fails_with_the_reason(self):
+        image = self.service_image('disks')
+        for ephemeral, swap, reason in ((1, 0, 'an ephemeral disk of 1 GB'),
+                                        (0, 256, '256 MB of swap')):
+            flavor = self._create_flavor(memory_mb=128, vcpu=1, disk=1,
+                                         ephemeral=ephemeral, swap=swap)
+            server = self.boot(image['id'], flavor, status='ERROR')
+            fault = server['fault']['message']
+            self.assertIn('aborted', fault)  # not rescheduled
+            self.assertIn(reason, fault)
+            self.assertIn('offers no ephemeral disk and no swap', fault)
+            self.assertNoContainer(server)
+
+
 class TestBadImages(base.PyDockTestCase):
     """Builds that cannot work: ERROR at once, the reason in the fault."""
 

@@ -210,4 +210,4 @@ class DriverTestCase(testtools.TestCase):
 
 def make_flavor(memory_mb=512, vcpus=1, name='f1', **extra_specs):
     return objects.Flavor(name=name, memory_mb=memory_mb, vcpus=vcpus,
-                          extra_specs=extra_specs)
+                          ephemeral_gb=0, swap=0, extra_specs=extra_specs)

@@ -17,8 +17,10 @@ MIB = 1024 * 1024
 DISK = '/dev/vdz'
 
 
-def make_flavor(memory_mb=512, vcpus=2, **extra_specs):
-    return objects.Flavor(memory_mb=memory_mb, vcpus=vcpus,
+def make_flavor(memory_mb=512, vcpus=2, ephemeral_gb=0, swap=0,
+                **extra_specs):
+    return objects.Flavor(name='c1.test', memory_mb=memory_mb, vcpus=vcpus,
+                          ephemeral_gb=ephemeral_gb, swap=swap,
                           extra_specs=extra_specs)
 
 
@@ -110,6 +112,19 @@ class TestPlainFlavor(testtools.TestCase):
         error = self.assertRaises(exception.InvalidInput, host_config,
                                   memory_mb=4)
         self.assertIn('memory_mb=4', error.format_message())
+
+    def test_ephemeral_disk_and_swap_are_refused(self):
+        for asked, wanted in (({'ephemeral_gb': 1}, 'an ephemeral disk of '
+                               '1 GB'),
+                              ({'swap': 512}, '512 MB of swap'),
+                              ({'ephemeral_gb': 2, 'swap': 64},
+                               'an ephemeral disk of 2 GB and 64 MB of '
+                               'swap')):
+            error = self.assertRaises(
+                exception.InvalidInput, pydock_flavor.host_config_for,
+                make_flavor(**asked), make_conf(), blkio_devices=(DISK,))
+            self.assertIn('flavor c1.test asks for %s' % wanted,
+                          error.format_message())
 
     def test_many_vcpus_keep_weight_in_kernel_range(self):
         config = host_config(vcpus=512)

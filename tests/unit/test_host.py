@@ -1,6 +1,8 @@
 """Host facts as Nova wants them."""
 import os
 
+import os_resource_classes as orc
+from oslo_config import fixture as config_fixture
 import testtools
 
 from nova_pydock import host
@@ -46,3 +48,53 @@ class TestCpuStats(testtools.TestCase):
             self.skipTest('this kernel gives no cpu MHz in /proc/cpuinfo')
         self.assertEqual(int(float(mhz[0])),
                          host.Host.cpu_stats()['frequency'])
+
+
+class _Engine:
+    """The one engine answer inventory needs: its data directory."""
+
+    @staticmethod
+    def info():
+        return {'DockerRootDir': '/'}
+
+
+class TestInventory(testtools.TestCase):
+    """This machine's CPUs, memory and root file system, with ratios that
+    overcommit every class, as a container host's do."""
+
+    def setUp(self):
+        super().setUp()
+        self.fixture = self.useFixture(config_fixture.Config(host.CONF))
+        self.fixture.config(reserved_host_memory_mb=512,
+                            reserved_host_disk_mb=2048, reserved_host_cpus=1)
+        self.ratios = {orc.VCPU: 512.0, orc.MEMORY_MB: 3.0,
+                       orc.DISK_GB: 4.0}
+
+    def test_ratios_pass_through_one_server_gets_no_more_than_the_host(self):
+        inventory = host.Host(_Engine()).inventory(self.ratios)
+        cpus = len(os.sched_getaffinity(0))
+        memory_mb = host.Host.memory_mb()[0]
+        stat = os.statvfs('/')
+        disk_gb = stat.f_blocks * stat.f_frsize // host.GiB
+        self.assertEqual(
+            {orc.VCPU: (cpus, 1, cpus, 512.0),
+             orc.MEMORY_MB: (memory_mb, 512, memory_mb - 512, 3.0),
+             orc.DISK_GB: (disk_gb, 2, disk_gb - 2, 4.0)},
+            {rc: (inv['total'], inv['reserved'], inv['max_unit'],
+                  inv['allocation_ratio'])
+             for rc, inv in inventory.items()})
+
+    def test_reserved_beyond_the_host_still_allows_one_unit(self):
+        self.fixture.config(reserved_host_memory_mb=10 ** 9)
+        inventory = host.Host(_Engine()).inventory(self.ratios)
+        self.assertEqual(1, inventory[orc.MEMORY_MB]['max_unit'])
+
+    def test_described_for_the_log(self):
+        inventory = host.Host(_Engine()).inventory(self.ratios)
+        text = host.describe_inventory(inventory)
+        self.assertIn('MEMORY_MB %d x 3 (512 reserved, at most %d per '
+                      'server)' % (inventory[orc.MEMORY_MB]['total'],
+                                   inventory[orc.MEMORY_MB]['max_unit']),
+                      text)
+        self.assertIn('VCPU %d x 512 (1 reserved' %
+                      inventory[orc.VCPU]['total'], text)

@@ -58,6 +58,14 @@ class TestBuild(unittest.TestCase):
         self.assertEqual('binding,quotas',
                          conf['network-feature-enabled']['api_extensions'])
 
+    def test_validation_logs_in_over_the_fixed_network(self):
+        validation = build()['validation']
+        self.assertEqual('true', validation['run_validation'])
+        self.assertEqual('fixed', validation['connect_method'])
+        self.assertEqual('demo', validation['network_for_ssh'])
+        self.assertEqual('root', validation['image_ssh_user'])
+        self.assertEqual('ecdsa', validation['ssh_key_type'])
+
     def test_nova_conf_read(self):
         features = build()['compute-feature-enabled']
         self.assertEqual('false', features['enable_instance_password'])

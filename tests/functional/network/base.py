@@ -14,9 +14,11 @@ import uuid
 import fixtures
 from nova import objects
 from nova.network import model
+from oslo_config import fixture as config_fixture
 from oslo_utils import uuidutils
 import testtools
 
+from nova_pydock import conf as pydock_conf
 from nova_pydock.network import api
 from nova_pydock.network import privsep
 from tests import engine
@@ -249,3 +251,19 @@ class NetworkTestCase(testtools.TestCase):
                                   self.netns(container), **kwargs)
         self.addCleanup(self.network.unplug, instance, network_info)
         return names
+
+
+class SubnetTestCase(NetworkTestCase):
+    """A bridge of the test's own with a /24 of 198.19.0.0/16 on it
+    (``cidr``; ``ip(n)`` is its n-th address) and [pydock] options the
+    test may set (``conf``)."""
+
+    def setUp(self):
+        super().setUp()
+        self.conf = self.useFixture(config_fixture.Config(pydock_conf.CONF))
+        self.octet = int(short_id()[:2], 16)
+        self.cidr = '198.19.%d.0/24' % self.octet
+        self.bridge = self.make_bridge()
+
+    def ip(self, host):
+        return '198.19.%d.%d' % (self.octet, host)

@@ -9,30 +9,20 @@ import os
 import subprocess
 import tempfile
 
-from oslo_config import fixture as config_fixture
-
-from nova_pydock import conf as pydock_conf
 from tests.functional.network import base
 
 METADATA_IP = '169.254.169.254'
 
 
-class TestMetadataRoute(base.NetworkTestCase):
+class TestMetadataRoute(base.SubnetTestCase):
 
     def setUp(self):
         super().setUp()
-        self.conf = self.useFixture(config_fixture.Config(pydock_conf.CONF))
-        self.octet = int(base.short_id()[:2], 16)
-        self.cidr = '198.19.%d.0/24' % self.octet
-        self.bridge = self.make_bridge()
         self.dhcp = self.make_peer(self.bridge, self.ip(2) + '/24')
         self.dhcp.sh('ip addr add %s/32 dev $(ls /sys/class/net | '
                      'grep -v lo)' % METADATA_IP)
         self.page = 'metadata-of-%s' % base.short_id()
         self.serve(self.page)
-
-    def ip(self, host):
-        return '198.19.%d.%d' % (self.octet, host)
 
     def serve(self, text):
         """busybox httpd on 169.254.169.254:80 in the peer namespace."""

@@ -38,6 +38,15 @@ class FakeBackend:
         self.calls.append(('backend.unplug', vif['id']))
 
 
+class FakeAnnouncer:
+    def __init__(self, calls):
+        self.calls = calls
+
+    def start(self, instance, netns, ports):
+        self.calls.append(('announce_later', netns,
+                           [(p['ifname'], p['mac']) for p in ports]))
+
+
 class TestContainerNetwork(testtools.TestCase):
 
     def setUp(self):
@@ -46,7 +55,8 @@ class TestContainerNetwork(testtools.TestCase):
         self.plumbing = self.useFixture_plumbing()
         self.backend = FakeBackend(self.calls)
         self.network = api.ContainerNetwork(
-            backends={'bridge': self.backend, 'ovs': self.backend})
+            backends={'bridge': self.backend, 'ovs': self.backend},
+            announcer=FakeAnnouncer(self.calls))
         self.instance = fakes.Instance(flavor=fakes.Flavor(
             {'quota:vif_inbound_average': '100'}))
 
@@ -94,6 +104,8 @@ class TestContainerNetwork(testtools.TestCase):
             ('set_shaping', 'tap22222222-bb', shaping, None),
             ('activate_port', 'eth1'),
             ('resolv', '/x/resolv.conf'),
+            ('announce_later', NETNS, [('eth0', 'fa:16:3e:00:00:01'),
+                                       ('eth1', 'fa:16:3e:00:00:02')]),
         ], self.calls)
 
     def test_explicit_flavor_wins(self):
@@ -115,6 +127,7 @@ class TestContainerNetwork(testtools.TestCase):
             ('backend.unplug', fakes.PORT_B),
             ('delete_port', 'tap22222222-bb', 'ifb22222222-bb'),
         ], self.calls[-4:])
+        self.assertNotIn('announce_later', [c[0] for c in self.calls])
 
     def test_bad_input_creates_nothing(self):
         vifs = self.two_vifs()
@@ -144,6 +157,8 @@ class TestContainerNetwork(testtools.TestCase):
             self.instance, fakes.v4_vif(), NETNS))
         self.assertEqual(('create_port', 'tap11111111-aa', None),
                          self.calls[0])
+        self.assertEqual(('announce_later', NETNS,
+                          [('eth7', 'fa:16:3e:00:00:01')]), self.calls[-1])
 
     def test_other_missing_file_is_no_gone_namespace(self):
         """Only the typed error means the namespace is gone, whatever a
@@ -174,7 +189,7 @@ class TestContainerNetwork(testtools.TestCase):
             self.with_cached_ports(*cached)
             self.network.attach(self.instance, extra, NETNS,
                                 resolv_conf_path='/x/resolv.conf')
-            self.assertEqual(('resolv', '/x/resolv.conf'), self.calls[-1])
+            self.assertEqual(('resolv', '/x/resolv.conf'), self.calls[-2])
             self.assertEqual(['198.18.0.53', '198.18.0.54'],
                              _nameservers(self.written_resolv_conf()))
 
