@@ -16,6 +16,7 @@ PYDOCK_CLOUD_TEST_VENV (default /opt/pydock-cloud/venv-e2e).
 import fcntl
 import json
 import os
+import re
 import select
 import shutil
 import socket
@@ -105,6 +106,24 @@ class CloudTestCase(testtools.TestCase):
         log('tools/cloud %s: %.0fs' % (' '.join(args), time.monotonic() - t))
         return res
 
+    def up(self):
+        """``tools/cloud up``; its settings become ``self.settings``."""
+        self.cloud('up')
+        with open(os.path.join(self.state, 'cloud.json')) as f:
+            self.settings = json.load(f)
+
+    def keep_log(self, service, pattern=' WARNING | ERROR |interrupted'):
+        """At the end of the test (before the purge), keep the lines of
+        ``service``'s log that match ``pattern`` as a detail."""
+        path = os.path.join(self.state, 'log', service + '.log')
+
+        def keep():
+            if os.path.exists(path):
+                with open(path, errors='replace') as f:
+                    self.addDetail_text(service + '.log', ''.join(
+                        line for line in f if re.search(pattern, line)))
+        self.addCleanup(keep)
+
     def addDetail_text(self, name, text):
         self.addDetail(name.replace(' ', '-'), content.text_content(text))
 
@@ -120,6 +139,21 @@ class CloudTestCase(testtools.TestCase):
         if parse and res.returncode == 0 and res.stdout.strip():
             return json.loads(res.stdout)
         return res
+
+    def servers_in_detail(self, name):
+        """The servers whose name matches regex ``name`` as the compute
+        API details them, faults included, in one request (openstacksdk
+        in the cloud's venv): a ``server show`` each takes seconds on a
+        loaded machine."""
+        script = ('import json, sys, openstack; print(json.dumps([s.to_dict()'
+                  ' for s in openstack.connect().compute.servers('
+                  'name=sys.argv[1])], default=str))')
+        res = sh([os.path.join(self.settings['venv'], 'bin', 'python'), '-c',
+                  script, name], env=self.os_env, timeout=CLI_TIMEOUT)
+        if res.returncode != 0:
+            self.fail('listing servers %s failed: %s' % (name,
+                                                         res.stderr[-2000:]))
+        return json.loads(res.stdout)
 
     def concurrently(self, commands):
         """Run openstack commands at the same time; all must succeed."""
@@ -160,6 +194,11 @@ class CloudTestCase(testtools.TestCase):
     def fixed_ip(self, server):
         addresses = server['addresses']
         return addresses['demo'][0]
+
+    @staticmethod
+    def listed_ip(server):
+        """The fixed IP in ``server list``'s Networks column."""
+        return server['Networks']['demo'][0]
 
     def ping(self, ip):
         for _ in range(15):
@@ -235,6 +274,21 @@ class CloudTestCase(testtools.TestCase):
                 found.append('%s %s' % (entry, cmd[:150]))
         return found
 
+    def key_pair_and_user_data(self, name, public_key, user_data):
+        """Create key pair ``name`` from ``public_key`` and write
+        ``user_data`` to a file; returns the file's path. The key pair
+        goes when the test does."""
+        key = os.path.join(self.state, name + '.pub')
+        with open(key, 'w') as f:
+            f.write(public_key + '\n')
+        script = os.path.join(self.state, name + '-user-data')
+        with open(script, 'w') as f:
+            f.write(user_data)
+        self.openstack('keypair', 'create', '--public-key', key, name)
+        self.addCleanup(self.openstack, 'keypair', 'delete', name,
+                        parse=False, check=False)
+        return script
+
     def in_container(self, server_id, *command):
         return sh(['docker', 'exec', 'nova-%s' % server_id] + list(command))
 
@@ -263,3 +317,23 @@ class CloudTestCase(testtools.TestCase):
                        'e2e-other', 'member', parse=False)
         return ['--os-project-name', 'e2e-other', '--os-username',
                 'e2e-other', '--os-password', password]
+
+    def demo_ports(self):
+        """IDs of the servers' Neutron ports on the demo network."""
+        return [p['ID'] for p in self.openstack(
+            'port', 'list', '--network', 'demo', '--device-owner',
+            'compute:nova')]
+
+    def check_nothing_left(self, server_ids, ports):
+        """No server, container, veth, OVS port or Neutron port remains."""
+        self.assertEqual([], self.openstack('server', 'list'))
+        for server_id in server_ids:
+            self.assertEqual([], self.container_state(server_id))
+        self.assertEqual([], self.demo_ports())
+        devices = sh(['ip', '-o', 'link']).stdout
+        ovs_ports = sh(['ovs-vsctl', '--columns=name', 'list',
+                        'Interface']).stdout
+        for port in ports:
+            self.assertNotIn(port[:11], devices)
+            self.assertNotIn(port[:11], ovs_ports)
+        log('deleted: no server, container, veth, OVS or Neutron port left')

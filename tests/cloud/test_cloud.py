@@ -6,14 +6,17 @@ then, as a user would: boots a server on the ``demo`` network, pings it
 and opens a TCP connection to its web server from the host, reads its
 console log, reads a server's user data, key and properties from its
 config drive and, without one, from the metadata service (a second
-project's server gets only its own), stops/starts/reboots it, snapshots
-it and boots the snapshot
-(the page the first server wrote on its first boot comes back from the
-second one: boot, change, snapshot, boot the snapshot, reach its
-service), shows that the layered Glance store keeps the shared base layer
-once, deletes everything, and checks that ``tools/cloud down`` leaves no
-process (the DHCP agent's dnsmasq and haproxy included), container,
-namespace, veth or OVS port behind.
+project's server gets only its own; a server behind a project's router
+through the router's proxy, tests/cloud/router.py), logs in to
+busybox-ssh servers over SSH with a key pair's key (from the drive, from
+the metadata service), stops/starts/reboots it, snapshots it and boots
+the snapshot (the page the first server wrote on its first boot comes
+back from the second one: boot, change, snapshot, boot the snapshot,
+reach its service), shows that the layered Glance store keeps the shared
+base layer once, deletes everything, and checks that ``tools/cloud
+down`` leaves no process (the DHCP and L3 agents' dnsmasq and haproxy
+included), container, namespace (qdhcp, qrouter), veth or OVS port
+behind.
 
 Needs root on Debian 12 (it installs Debian packages and a venv the first
 time: several minutes). One cloud test at a time per machine (a lock);
@@ -24,6 +27,8 @@ import os
 import time
 
 from tests.cloud import base
+from tests.cloud import router
+from tests.cloud import ssh_image
 from tests.cloud.base import log
 from tests.cloud.base import sh
 
@@ -32,17 +37,13 @@ PUBLIC_KEY = ('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2Jq3yqmDhQaQvvRlzQ2h'
 USER_DATA = '#!/bin/sh\necho configured by user data\n'
 
 
-class CloudTest(base.CloudTestCase):
+class CloudTest(ssh_image.SshImageSteps, router.RouterSteps,
+                base.CloudTestCase):
 
     def check_config_drive(self):
         """User data, key pair and properties, read back from the drive."""
-        key = os.path.join(self.state, 'e2e-key.pub')
-        with open(key, 'w') as f:
-            f.write(PUBLIC_KEY + '\n')
-        script = os.path.join(self.state, 'e2e-user-data')
-        with open(script, 'w') as f:
-            f.write(USER_DATA)
-        self.openstack('keypair', 'create', '--public-key', key, 'e2e-k1')
+        script = self.key_pair_and_user_data('e2e-k1', PUBLIC_KEY,
+                                             USER_DATA)
         server = self.openstack(
             'server', 'create', '--flavor', 'c1.small', '--image', 'busybox',
             '--network', 'demo', '--user-data', script, '--key-name',
@@ -68,7 +69,6 @@ class CloudTest(base.CloudTestCase):
                              'pydock-config-drives', drive_id)
         self.assertTrue(os.path.isdir(drive))
         self.openstack('server', 'delete', '--wait', drive_id, parse=False)
-        self.openstack('keypair', 'delete', 'e2e-k1', parse=False)
         self.assertFalse(os.path.exists(drive))
         log('config drive: key pair, property and user data read back '
             'inside e2e-drive; removed with it')
@@ -79,13 +79,8 @@ class CloudTest(base.CloudTestCase):
 
         :returns: the server's ID, fixed IP and project ID
         """
-        key = os.path.join(self.state, 'e2e-md-key.pub')
-        with open(key, 'w') as f:
-            f.write(PUBLIC_KEY + '\n')
-        script = os.path.join(self.state, 'e2e-md-user-data')
-        with open(script, 'w') as f:
-            f.write(USER_DATA)
-        self.openstack('keypair', 'create', '--public-key', key, 'e2e-k2')
+        script = self.key_pair_and_user_data('e2e-k2', PUBLIC_KEY,
+                                             USER_DATA)
         first = self.openstack(
             'server', 'create', '--flavor', 'c1.tiny', '--image', 'busybox',
             '--network', 'demo', '--user-data', script, '--key-name',
@@ -144,7 +139,6 @@ class CloudTest(base.CloudTestCase):
             self.assertIn('server returned error', res.stderr)
         self.openstack('server', 'delete', '--wait', first_id,
                        second['id'], parse=False)
-        self.openstack('keypair', 'delete', 'e2e-k2', parse=False)
         log('metadata service: a server of project e2e-other got its own '
             'data only')
 
@@ -156,6 +150,8 @@ class CloudTest(base.CloudTestCase):
         one, ip = self.boot_first_server()
         self.check_config_drive()
         self.check_metadata_of_other_project(*self.check_metadata_service())
+        kept_router = self.check_metadata_through_router()
+        self.check_ssh_image()
         self.check_concurrent_requests(one)
         self.check_console_log(one, ip)
         self.check_stop_start_reboot(one, ip)
@@ -165,7 +161,7 @@ class CloudTest(base.CloudTestCase):
         self.check_store_keeps_base_layer_once()
         three = self.check_shell_image_console()
         ports = self.delete_everything(one, two, three)
-        self.check_down_leaves_nothing(ports, t0)
+        self.check_down_leaves_nothing(ports, kept_router, t0)
 
     # its steps ---------------------------------------------------------------
     def bring_up(self, t0):
@@ -188,15 +184,16 @@ class CloudTest(base.CloudTestCase):
         self.assertEqual(0, status.returncode, status.stdout)
 
     def check_provisioned(self):
-        """What up provisioned: flavors, the busybox image, demo."""
+        """What up provisioned: flavors, the two images, demo."""
         flavors = {f['Name'] for f in self.openstack('flavor', 'list')}
         self.assertTrue({'c1.tiny', 'c1.small', 'c1.medium'} <= flavors)
         small = self.openstack('flavor', 'show', 'c1.small')
         self.assertIn('pydock:pids_limit', json.dumps(small['properties']))
-        image = self.openstack('image', 'show', 'busybox')
-        self.assertEqual(('docker', 'raw', 'active'), (
-            image['container_format'], image['disk_format'],
-            image['status']))
+        for name in ('busybox', 'busybox-ssh'):
+            image = self.openstack('image', 'show', name)
+            self.assertEqual(('docker', 'raw', 'active'), (
+                image['container_format'], image['disk_format'],
+                image['status']))
         net = self.openstack('network', 'show', 'demo')
         self.assertEqual('flat', net['provider:network_type'])
 
@@ -318,7 +315,8 @@ class CloudTest(base.CloudTestCase):
         self.addDetail_text('store report', report.stdout + report.stderr)
         self.assertEqual(0, report.returncode, report.stderr)
         figures = json.loads(report.stdout)
-        self.assertEqual(2, figures['images'])
+        # busybox, busybox-ssh and the snapshot of e2e-one
+        self.assertEqual(3, figures['images'])
         self.assertGreaterEqual(figures['shared_blobs'], 1)
         self.assertLess(figures['stored_bytes'], figures['logical_bytes'])
         log('store: %d images, %d blobs (%d shared), %d logical bytes in '
@@ -375,15 +373,19 @@ class CloudTest(base.CloudTestCase):
         self.assertEqual(1, len(dhcp))
         return ports + sorted(dhcp)
 
-    def check_down_leaves_nothing(self, ports, t0):
+    def check_down_leaves_nothing(self, ports, kept_router, t0):
         """7. Down leaves no process (dnsmasq and haproxy of the DHCP
-        agent included), container, namespace, veth or OVS port."""
+        and L3 agents included), container, namespace, veth or OVS
+        port."""
         s = self.settings
         demo = self.openstack('network', 'show', 'demo')['id']
-        self.assertIn('qdhcp-' + demo, sh(['ip', 'netns', 'list']).stdout)
+        ours = ('qdhcp-' + demo, 'qrouter-' + kept_router)
+        self.wait_router_proxy(ours[1])
+        for namespace in ours:
+            self.assertIn(namespace, sh(['ip', 'netns', 'list']).stdout)
         self.cloud('down')
-        self.assertNotIn('qdhcp-' + demo,
-                         sh(['ip', 'netns', 'list']).stdout)
+        for namespace in ours:
+            self.assertNotIn(namespace, sh(['ip', 'netns', 'list']).stdout)
         deadline = time.monotonic() + 30
         while self.our_processes() and time.monotonic() < deadline:
             time.sleep(1)
@@ -395,6 +397,8 @@ class CloudTest(base.CloudTestCase):
         bridges = sh(['ovs-vsctl', 'list-br']).stdout
         self.assertNotIn(s['int_bridge'], bridges.split())
         self.assertNotIn(s['phys_bridge'], bridges.split())
+        self.assertNotIn(s['tun_bridge'], bridges.split())
+        self.assertNotIn(s['underlay_bridge'], bridges.split())
         ovs_ports = sh(['ovs-vsctl', '--columns=name', 'list',
                         'Interface']).stdout
         devices = sh(['ip', '-o', 'link']).stdout

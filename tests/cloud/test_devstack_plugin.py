@@ -47,6 +47,36 @@ class DevstackPluginTest(testtools.TestCase):
                       got)
         self.assertIn(('pydock', 'engine_url', 'unix:///run/engine.sock'),
                       got)
+        self.assertIn(('pydock', 'metadata_route', 'none'), got)
+        self.assertIn(('pydock', 'metadata_route', 'dhcp'), rows(
+            'nova-compute', 'unix:///run/engine.sock', 'dhcp'))
+
+    def test_allocation_ratios_and_quotas_fit_500_tiny_servers(self):
+        """The density of issue 17: 500 c1.tiny servers on one host of
+        2 cores, 24 GiB (Nova's 512 MiB reserved) and a 250 GB disk fit
+        the ratios, and the quotas of the users' project let them boot."""
+        got = {(sec, key): float(value) for sec, key, value in rows(
+            'nova-compute') if key.endswith('_allocation_ratio')}
+        tiny = {row[0]: row for row in rows('flavors')}['c1.tiny']
+        ram, vcpus, disk = (int(v) for v in tiny[1:4])
+        servers = 500
+        self.assertGreaterEqual(
+            got['DEFAULT', 'initial_cpu_allocation_ratio'] * 2,
+            servers * vcpus)
+        self.assertGreaterEqual(
+            got['DEFAULT', 'initial_ram_allocation_ratio']
+            * (24 * 1024 - 512), servers * ram)
+        self.assertGreaterEqual(
+            got['DEFAULT', 'initial_disk_allocation_ratio'] * 250,
+            servers * disk)
+        quotas = {key: int(value) for key, value in rows('quotas')}
+        self.assertEqual({'instances', 'cores', 'ram', 'ports'}, set(quotas))
+        self.assertGreaterEqual(quotas['instances'], servers)
+        self.assertGreaterEqual(quotas['cores'], servers * vcpus)
+        self.assertGreaterEqual(quotas['ram'], servers * ram)
+        self.assertGreater(quotas['ports'], servers)
+        with open(os.path.join(DEVSTACK, 'plugin.sh')) as f:
+            self.assertIn('"$PYDOCK_CONFIG" quotas', f.read())
 
     def test_nova_controller_settings(self):
         got = {(sec, key): value for sec, key, value in rows(

@@ -12,6 +12,11 @@ is ``templates/<file>`` with ``string.Template`` variables from
 * ``FromVenv(path)``: a file the venv ships (paste pipelines);
 * ``Literal(text)``.
 
+Compute hosts 2..N (``hosts.py``) have their own copies of the files
+of ``services.HOST_FILES``: the same templates with the host's values
+(``host_vars``: its name, nova state, engine, bridges, OpenFlow port,
+tunnel endpoint).
+
 A file is only rewritten when its text changes; ``write`` returns what
 changed, so ``up`` restarts exactly the services that read it.
 """
@@ -20,7 +25,9 @@ import os
 import secrets
 import string
 
+import hosts
 import pydock_config
+import services
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OVSDB_SOCKET = '/var/run/openvswitch/db.sock'
@@ -79,11 +86,12 @@ class HorizonSettings:
             cloud.s['horizon_secret_key']))
 
 
+#: nova-compute's file: no database connections.
+NO_DB = {'nova_api_database': '', 'nova_database': ''}
 SOURCES = {
     'horizon/local/local_settings.py': HorizonSettings(),
     'horizon/local/__init__.py': Literal(''),
-    'nova/nova-cpu.conf': Template('nova.conf', {'nova_api_database': '',
-                                                 'nova_database': ''}),
+    'nova/nova-cpu.conf': Template('nova.conf', NO_DB),
     'nova/api-paste.ini': FromVenv('etc/nova/api-paste.ini'),
     'neutron/api-paste.ini': FromVenv('etc/neutron/api-paste.ini'),
     'glance/glance-api-paste.ini': FromVenv('etc/glance/glance-api-paste.ini'),
@@ -91,7 +99,13 @@ SOURCES = {
 }
 
 
-def source(path):
+def source(cloud, path):
+    for host in hosts.extra_hosts(cloud.s, cloud.state):
+        for shared in services.HOST_FILES:
+            if services.host_file(shared, host) == path:
+                base = source(cloud, shared)
+                return dataclasses.replace(base, overrides=dict(
+                    base.overrides, **host_vars(cloud, host)))
     return SOURCES.get(path) or Template(os.path.basename(path))
 
 
@@ -116,13 +130,17 @@ def write(cloud, paths):
     for path in paths:
         full = os.path.join(cloud.etc, path)
         os.makedirs(os.path.dirname(full), exist_ok=True)
-        src = source(path)
+        src = source(cloud, path)
         if write_if_changed(full, src.render(cloud, variables), src.mode):
             changed.append(path)
     write_if_changed(cloud.clouds_yaml,
                      Template('clouds.yaml').render(cloud, variables), 0o600)
     for sub in STATE_DIRS:
         os.makedirs(os.path.join(cloud.state, sub), exist_ok=True)
+    for host in hosts.extra_hosts(cloud.s, cloud.state):
+        for sub in ('instances', 'locks'):
+            os.makedirs(os.path.join(host.nova_state, sub), exist_ok=True)
+        os.makedirs(host.engine_dir, mode=0o700, exist_ok=True)
     return changed
 
 
@@ -151,19 +169,18 @@ def _creds(cloud, user):
     ])
 
 
-def _nova_pydock(cloud):
+def _nova_pydock(cloud, engine_url):
     """What nova.conf takes from devstack/pydock_config.py."""
     proxy_port = cloud.s['ports']['serialproxy']
-    compute = (pydock_config.nova_compute()
+    # No DHCP in containers: the route the DHCP agent (force_metadata)
+    # would offer.
+    compute = (pydock_config.nova_compute(engine_url, metadata_route='dhcp')
                + pydock_config.nova_controller()
                + pydock_config.serial_console(
                    'ws://127.0.0.1:%d/' % proxy_port)
                # nova-serialproxy reads the same file
                + [('serial_console', 'serialproxy_host', '127.0.0.1'),
-                  ('serial_console', 'serialproxy_port', str(proxy_port)),
-                  # no DHCP in containers: the route the DHCP agent
-                  # (force_metadata) would offer
-                  ('pydock', 'metadata_route', 'dhcp')])
+                  ('serial_console', 'serialproxy_port', str(proxy_port))])
     defaults = [(k, v) for sec, k, v in compute if sec == 'DEFAULT']
     sections = pydock_config.render_ini(
         [row for row in compute if row[0] != 'DEFAULT'])
@@ -183,6 +200,23 @@ def _nova_pydock(cloud):
 def _databases(cloud):
     return {'db_' + name: cloud.db_url(name) for name in (
         'keystone', 'placement', 'glance', 'nova_api', 'nova', 'neutron')}
+
+
+def host_vars(cloud, host):
+    """What differs between the compute hosts' files."""
+    return {
+        'host': host.name, 'nova_state': host.nova_state,
+        'nova_conf': os.path.join(cloud.etc, services.host_file(
+            'nova/nova-cpu.conf', host) if host.suffix else 'nova/nova.conf'),
+        'nova_compute_sections': _nova_pydock(
+            cloud, host.engine_url)['nova_compute_sections'],
+        'int_bridge': host.int_bridge, 'tun_bridge': host.tun_bridge,
+        'phys_bridge': host.phys_bridge, 'tunnel_ip': host.tunnel_ip,
+        'int_peer_patch': host.tunnel_patch_ports[0],
+        'tun_peer_patch': host.tunnel_patch_ports[1],
+        'of_port': cloud.s['ports'][
+            'openflow' + host.suffix.replace('-', '_')],
+    }
 
 
 def template_vars(cloud):
@@ -208,16 +242,15 @@ def template_vars(cloud):
         'glance_disk_formats': pydock_config.DISK_FORMATS,
         'neutron_config_args': '--config-file %s/neutron/neutron.conf'
                                % cloud.etc,
-        'physnet': s['physnet'], 'int_bridge': s['int_bridge'],
-        'tun_bridge': s['tun_bridge'],
-        'phys_bridge': s['phys_bridge'],
+        'physnet': s['physnet'],
         'ovsdb_connection': 'unix:' + OVSDB_SOCKET,
-        'of_port': p['openflow'],
     }
     variables.update({'port_' + k: v for k, v in p.items()})
     variables.update({'authtoken_' + u: _authtoken(cloud, u) for u in users})
     variables.update({'creds_' + u: _creds(cloud, u)
                       for u in ('nova', 'neutron')})
     variables.update(_databases(cloud))
-    variables.update(_nova_pydock(cloud))
+    first = hosts.compute_hosts(s, cloud.state)[0]
+    variables.update(_nova_pydock(cloud, first.engine_url))
+    variables.update(host_vars(cloud, first))
     return variables

@@ -42,6 +42,8 @@ REQUIREMENTS = [
 ]
 DEBIAN_PACKAGES = ['rabbitmq-server', 'python3-venv', 'python3-dev', 'gcc',
                    'iproute2', 'iputils-ping', 'curl', 'busybox-static',
+                   # the SSH server of the busybox-ssh image
+                   'dropbear-bin',
                    # Neutron's DHCP agent runs them: DHCP and the
                    # metadata proxy in each network's qdhcp namespace,
                    # checksum offload off on its veth (userspace datapath)

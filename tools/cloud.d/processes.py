@@ -140,7 +140,14 @@ def http_ready(url):
         return False
 
 
-def check_port_free(port, who):
+def check_port_free(port, who, wait=20):
+    """Fail unless ``port`` is free, after up to ``wait`` seconds: the
+    program holding it may be on its way out (a cloud on the same ports
+    that was just brought down: its Erlang port mapper outlives
+    RabbitMQ briefly)."""
+    deadline = time.monotonic() + wait
+    while port_open(port) and time.monotonic() < deadline:
+        time.sleep(1)
     if port_open(port):
         raise CloudError(
             '127.0.0.1:%d (for %s) is taken by another program; stop it, or '
@@ -190,10 +197,12 @@ class Processes:
                        'time': time.time(), 'argv': argv}, f)
         return proc
 
-    def stop_many(self, names, grace=None):
-        """SIGTERM the process groups of ``names`` together, wait up to
-        their grace (``grace``: name -> seconds, STOP_GRACE otherwise),
-        SIGKILL what is left. Returns the names that were running."""
+    def stop_many(self, names, grace=None, leader_only=()):
+        """SIGTERM the process groups of ``names`` together (of those in
+        ``leader_only``, the main process alone: it stops its children
+        itself), wait up to their grace (``grace``: name -> seconds,
+        STOP_GRACE otherwise), SIGKILL what is left. Returns the names
+        that were running."""
         grace = grace or {}
         groups = {}
         for name in names:
@@ -203,7 +212,10 @@ class Processes:
             if alive(rec['pid'], rec['start']):
                 groups[name] = (rec['pid'], group_pids(rec['pid']))
                 try:
-                    os.killpg(rec['pid'], signal.SIGTERM)
+                    if name in leader_only:
+                        os.kill(rec['pid'], signal.SIGTERM)
+                    else:
+                        os.killpg(rec['pid'], signal.SIGTERM)
                 except ProcessLookupError:
                     pass
         start = time.monotonic()

@@ -2,12 +2,15 @@
 
     provision.py identity  CLOUD_JSON STATE_DIR  service project, users,
                                                  roles, catalog
-    provision.py services  CLOUD_JSON STATE_DIR  compute service up and
+    provision.py services  CLOUD_JSON STATE_DIR  compute services up and
                                                  mapped to cell1, network
-                                                 agent alive
-    provision.py resources CLOUD_JSON STATE_DIR  flavors, busybox image,
-                                                 demo network
-    provision.py image                           the busybox image alone
+                                                 agents alive (one each
+                                                 per compute host)
+    provision.py resources CLOUD_JSON STATE_DIR  flavors, busybox and
+                                                 busybox-ssh images, demo
+                                                 network, quotas of the
+                                                 admin project
+    provision.py image                           the two images alone
                                                  (devstack/plugin.sh)
 
 Every phase is idempotent: it finds what exists and creates only what is
@@ -29,6 +32,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'devstack'))
 sys.path.insert(0, os.path.join(ROOT, 'tools', 'lib'))
+sys.path.insert(0, HERE)
+import dropbear_files  # noqa: E402
+import hosts  # noqa: E402
 import pydock_config  # noqa: E402
 
 import busybox_image  # noqa: E402
@@ -40,12 +46,11 @@ SERVICES = [
     ('glance', 'image', 'glance', 'glance', ''),
     ('neutron', 'network', 'neutron', 'neutron', ''),
 ]
-IMAGE_NAME = 'busybox'
 #: The busybox image's command: a banner on the console at every start,
 #: as a VM's boot shows (its names, the addresses the driver plugged in
 #: its first second, what it serves), then a web server, so that a
 #: server on the demo network answers TCP; the page survives a snapshot.
-IMAGE_SCRIPT = r"""
+BANNER_SCRIPT = r"""
 mkdir -p /www
 [ -e /www/index.html ] || echo "hello from $(hostname)" > /www/index.html
 n=0
@@ -60,13 +65,66 @@ ip -4 -o addr show scope global | while read -r _ dev _ addr _; do
     echo "address $addr on $dev"
 done
 ip -4 route show default | sed 's/^/route /'
+"""
+HTTP_SCRIPT = r"""
 echo "serving http on port 80 (busybox httpd, /www)"
 exec httpd -f -v -p 80 -h /www
 """
-IMAGE_CMD = ['sh', '-c', IMAGE_SCRIPT.strip()]
-#: Image property naming the recipe: an image made from an older recipe
-#: is replaced at the next ``up``.
-IMAGE_RECIPE = hashlib.sha256(json.dumps(IMAGE_CMD).encode()).hexdigest()[:12]
+#: busybox-ssh adds, before the web server, an SSH server for root
+#: (dropbear, public keys only) in the background: it trusts the key
+#: pair's public keys of the config drive when there is one, else of the
+#: metadata service (EC2 path: the plain key), rewritten at every start
+#: (a rebuild may change the key pair), as cloud-init does on cirros.
+SSH_SCRIPT = r"""
+mkdir -p /root/.ssh /etc/dropbear
+chmod 700 /root/.ssh
+(
+keys=/root/.ssh/authorized_keys
+drive=/config-drive/openstack/latest/meta_data.json
+md=http://169.254.169.254/latest/meta-data
+: > $keys
+if [ -r $drive ]; then
+    from="config drive"
+    sed -n 's/.*"public_keys": *{\([^}]*\)}.*/\1/p' $drive |
+        sed 's/", *"/"\n"/g' | sed -n 's/^ *"[^"]*": *"\(.*\)"$/\1/p' |
+        sed 's/\\n$//' > $keys
+else
+    from="metadata service"
+    n=0
+    # timeout, not wget -T: Debian's busybox 1.35 wget segfaults when a
+    # request fails with -T set.
+    until listing=$(timeout 5 wget -q -O - $md/ 2>/dev/null); do
+        n=$((n + 1)); [ $n -ge 30 ] && break
+        sleep 1
+    done
+    case "$listing" in *public-keys*)
+        timeout 5 wget -q -O - $md/public-keys/0/openssh-key > $keys ;;
+    esac
+fi
+chmod 600 $keys
+count=$(grep -c . $keys 2>/dev/null)
+echo "serving ssh on port 22 (dropbear, user root, ${count:-0} key(s)" \
+    "from the $from)"
+exec dropbear -F -E -R -s -p 22
+) &
+"""
+IMAGE_NAME = 'busybox'
+
+
+def _command(*scripts):
+    return ['sh', '-c', '\n'.join(script.strip() for script in scripts)]
+
+
+IMAGE_CMD = _command(BANNER_SCRIPT, HTTP_SCRIPT)
+#: The image Tempest logs in to ([validation] run_validation).
+SSH_IMAGE_NAME = 'busybox-ssh'
+SSH_IMAGE_CMD = _command(BANNER_SCRIPT, SSH_SCRIPT, HTTP_SCRIPT)
+
+
+def _recipe(command):
+    """Image property naming the recipe: an image made from an older recipe
+    is replaced at the next ``up``."""
+    return hashlib.sha256(json.dumps(command).encode()).hexdigest()[:12]
 
 
 def say(text):
@@ -159,38 +217,64 @@ def _started(state, name):
 
 
 def services(conn, cfg, state):
-    host = cfg['host']
-    # A heartbeat from before the last start (seconds ago, still "up")
-    # says nothing about the process that runs now.
-    compute_started = _started(state, 'nova-compute')
-
-    def compute_up():
-        return [s for s in conn.compute.services(binary='nova-compute',
-                                                  host=host)
-                if s.state == 'up' and s.status == 'enabled'
-                and _since(s.updated_at, compute_started)]
-    wait_for('nova-compute on %s to report' % host, compute_up, 180)
+    computes = hosts.compute_hosts(cfg, state)
+    for host in computes:
+        wait_for_compute(conn, host, state)
     nova_conf = os.path.join(state, 'etc', 'nova', 'nova.conf')
+    names = {host.name for host in computes}
 
-    def hypervisor():
-        if list(conn.compute.hypervisors()):
+    def hypervisors():
+        if names <= {h.name for h in conn.compute.hypervisors()}:
             return True
         subprocess.run([os.path.join(sys.prefix, 'bin', 'nova-manage'),
                         '--config-file', nova_conf, 'cell_v2',
                         'discover_hosts'], capture_output=True, check=True)
-        return bool(list(conn.compute.hypervisors()))
-    wait_for('the hypervisor in cell1', hypervisor, 120, 2)
-    say('nova-compute %s up, mapped to cell1' % host)
+        return names <= {h.name for h in conn.compute.hypervisors()}
+    wait_for('the hypervisors of %s in cell1' % ', '.join(sorted(names)),
+             hypervisors, 120, 2)
+    say('nova-compute %s up, mapped to cell1' % ', '.join(
+        host.name for host in computes))
+    for host in computes:
+        wait_for_agent(conn, host, state)
+    wait_for_network_node(conn, cfg, state)
+    say('neutron agents alive: Open vSwitch on each host (bridge%s %s, '
+        'datapath netdev), DHCP, metadata and L3 on %s' % (
+            's' if len(computes) > 1 else '',
+            ', '.join(host.int_bridge for host in computes), cfg['host']))
 
-    agents = {'Open vSwitch agent': 'neutron-openvswitch-agent',
-              'DHCP agent': 'neutron-dhcp-agent',
-              'Metadata agent': 'neutron-metadata-agent'}
+
+def wait_for_compute(conn, host, state):
+    # A heartbeat from before the last start (seconds ago, still "up")
+    # says nothing about the process that runs now.
+    started = _started(state, 'nova-compute' + host.suffix)
+
+    def compute_up():
+        found = list(conn.compute.services(binary='nova-compute',
+                                           host=host.name))
+        # Forced down (after an evacuation) it reports all the same; Nova
+        # forces it up only once it has cleaned up after the evacuation.
+        return [s for s in found if (s.state == 'up' or s.is_forced_down)
+                and s.status == 'enabled' and _since(s.updated_at, started)]
+    wait_for('nova-compute on %s to report' % host.name, compute_up, 180)
+
+
+def wait_for_agent(conn, host, state):
+    started = _started(state, 'neutron-openvswitch-agent' + host.suffix)
+    wait_for('the Open vSwitch agent on %s' % host.name,
+             _agent_alive(conn, host.name, 'Open vSwitch agent', started),
+             180, 2)
+
+
+def wait_for_network_node(conn, cfg, state):
+    """The DHCP, metadata and L3 agents: host 1's only, as a network
+    node's."""
+    agents = {'DHCP agent': 'neutron-dhcp-agent',
+              'Metadata agent': 'neutron-metadata-agent',
+              'L3 agent': 'neutron-l3-agent'}
     for agent_type, name in agents.items():
-        wait_for('the %s on %s' % (agent_type, host),
-                 _agent_alive(conn, host, agent_type, _started(state, name)),
-                 180, 2)
-    say('neutron agents alive: Open vSwitch (bridge %s, datapath netdev), '
-        'DHCP, metadata' % cfg['int_bridge'])
+        wait_for('the %s on %s' % (agent_type, cfg['host']),
+                 _agent_alive(conn, cfg['host'], agent_type,
+                              _started(state, name)), 180, 2)
 
 
 def _agent_alive(conn, host, agent_type, started):
@@ -218,40 +302,61 @@ def flavors(conn):
         + (' (created)' if made else ''))
 
 
-def build_busybox_archive(path):
+def quotas(conn):
+    """The quotas of clouds.yaml's project (admin: where users of this
+    cloud boot) from devstack/pydock_config.py."""
+    wanted = dict(pydock_config.PROJECT_QUOTAS)
+    project = conn.current_project_id
+    conn.set_compute_quotas(project, **{
+        key: wanted[key] for key in ('instances', 'cores', 'ram')})
+    conn.set_network_quotas(project, port=wanted['ports'])
+    say('quotas of project admin: %s' % ', '.join(
+        '%s %s' % row for row in pydock_config.PROJECT_QUOTAS))
+
+
+def build_archive(path, name, command, extra_files=()):
     """A busybox docker image built locally, as a `docker save` archive."""
     import docker  # noqa: PLC0415 - devstack's phase alone needs it
 
     api = docker.APIClient(version='auto')
-    ref = busybox_image.import_image(api, 'pydock-cloud/busybox', 'latest',
-                                     IMAGE_CMD)
+    ref = busybox_image.import_image(api, 'pydock-cloud/' + name, 'latest',
+                                     command, extra_files)
     busybox_image.save_archive(api, ref, path)
     return path
 
 
-def image(conn):
-    found = [i for i in conn.image.images(name=IMAGE_NAME)
+def images(conn):
+    """The busybox image, and busybox-ssh (busybox plus dropbear)."""
+    image(conn, IMAGE_NAME, IMAGE_CMD)
+    image(conn, SSH_IMAGE_NAME, SSH_IMAGE_CMD, dropbear_files.files)
+
+
+def image(conn, name, command, extra_files=lambda: ()):
+    recipe = _recipe(command)
+    found = [i for i in conn.image.images(name=name)
              if i.status == 'active'
-             and i.properties.get('pydock_recipe') == IMAGE_RECIPE]
+             and i.properties.get('pydock_recipe') == recipe]
     if found:
-        say('image %s present (%s)' % (IMAGE_NAME, found[0].id))
+        say('image %s present (%s)' % (name, found[0].id))
         return
-    for stale in conn.image.images(name=IMAGE_NAME):
+    for stale in conn.image.images(name=name):
         conn.image.delete_image(stale)
     with tempfile.TemporaryDirectory() as tmp:
-        path = build_busybox_archive(os.path.join(tmp, 'busybox.tar'))
+        path = build_archive(os.path.join(tmp, name + '.tar'), name,
+                             command, extra_files())
         size = os.path.getsize(path)
         with open(path, 'rb') as data:
             img = conn.image.create_image(
-                name=IMAGE_NAME, container_format='docker',
+                name=name, container_format='docker',
                 disk_format='raw', visibility='public', data=data,
-                validate_checksum=False, pydock_recipe=IMAGE_RECIPE)
+                validate_checksum=False, pydock_recipe=recipe)
+
     def active():
         current = conn.image.get_image(img.id)
         return current if current.status == 'active' else None
-    img = wait_for('image %s to become active' % IMAGE_NAME, active, 120)
+    img = wait_for('image %s to become active' % name, active, 120)
     say('image %s uploaded (%d KB docker archive, container_format docker, '
-        'store %s)' % (IMAGE_NAME, size // 1024,
+        'store %s)' % (name, size // 1024,
                        img.properties.get('stores') or
                        getattr(img, 'stores', '') or 'local'))
 
@@ -293,8 +398,8 @@ def _dhcp_address(conn, net, subnet):
 def main():
     phase = sys.argv[1]
     conn = wait_for('keystone', connect, 60)
-    if phase == 'image':  # devstack's plugin: the image alone
-        image(conn)
+    if phase == 'image':  # devstack's plugin: the images alone
+        images(conn)
         return
     cfg_path, state = sys.argv[2:4]
     with open(cfg_path) as f:
@@ -305,7 +410,8 @@ def main():
         services(conn, cfg, state)
     elif phase == 'resources':
         flavors(conn)
-        image(conn)
+        quotas(conn)
+        images(conn)
         network(conn, cfg)
     else:
         raise SystemExit('unknown phase %s' % phase)

@@ -22,11 +22,19 @@ Each row is one process, started in the table's order within its stage
   PATH'``, or None (Nova and Neutron daemons: provisioning waits for them
   in the services' own lists). ``timeout``: seconds it gets to answer.
 * ``argv``/``env`` strings are ``str.format`` templates over
-  ``{state} {etc} {run} {log} {venv} {offset_tag} {ports[...]}``.
+  ``{state} {etc} {run} {log} {venv} {tools} {offset_tag} {ports[...]}``
+  and, in a row of a compute host, ``{host}`` (its name),
+  ``{engine_dir}`` and ``{engine_socket}``.
+* ``per_host``: one process per compute host (``tools/cloud up
+  --computes N``, :mod:`hosts`): ``ALL_HOSTS`` (nova-compute, the OVS
+  agent) or ``EXTRA_HOSTS``, hosts 2..N only (their private engines).
+  On host 1 the row is as written; on host k its name, its files of
+  ``HOST_FILES`` and its port names get the host's suffix ``-h<k>`` (a
+  port is the row's base port + k - 1), and its templates see the
+  host's values (``config.host_vars``).
 
-To add a service (a second nova-compute, Horizon, Neutron's L3 agent):
-add its row here, its new config
-templates to ``templates/`` (with any new ``${variables}`` in
+To add a service (Neutron's L3 agent, say): add its row here, its new
+config templates to ``templates/`` (with any new ``${variables}`` in
 ``config.template_vars``), and, for an API, its catalog entry in
 ``provision.py``. ``up`` then writes its files, starts it after the rows
 before it, waits for its health check; ``down`` and ``status`` know it.
@@ -34,12 +42,18 @@ before it, waits for its health check; ``down`` and ``status`` know it.
 import dataclasses
 import os
 
+import hosts as hosts_mod
 import processes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WSGI, DAEMON, INFRA = 'wsgi', 'daemon', 'infra'
 #: Stages: what ``down`` stops together, last stage first.
 ERLANG, BACKENDS, OPENSTACK = 0, 1, 2
+#: Rows with a process per compute host: on all of them, or on 2..N.
+ALL_HOSTS, EXTRA_HOSTS = 'all', 'extra'
+#: The files of a row that each compute host has its own copy of.
+HOST_FILES = ('nova/nova-cpu.conf', 'neutron/openvswitch_agent.ini')
+TOOLS = os.path.dirname(HERE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +76,13 @@ class Service:
     stop_grace: int = processes.STOP_GRACE
     #: only with this database (tools/cloud up --mariadb)
     db: str | None = None
+    #: ALL_HOSTS or EXTRA_HOSTS: a process per compute host
+    per_host: str | None = None
+    #: SIGTERM the main process only, not its process group (dockerd
+    #: stops its containerd itself)
+    signal_group: bool = True
+    #: the compute host of a row ``rows`` expanded (hosts.Host)
+    host: object = None
 
     @property
     def port(self):
@@ -94,6 +115,16 @@ NEUTRON_SERVER = ('neutron/neutron.conf', 'neutron/ml2_conf.ini')
 HORIZON = ('horizon/local/__init__.py', 'horizon/local/local_settings.py')
 #: nova-conductor/-scheduler unforked (boot.single_process_nova)
 NO_FORK = {'PYDOCK_CLOUD_NO_FORK': '1'}
+#: A private engine of a compute host: tools/ensure-engine runs dockerd
+#: in the foreground, so the row's PID is dockerd's.
+ENGINE_ENV = {
+    'PYDOCK_ENGINE_FOREGROUND': '1',
+    'PYDOCK_ENGINE_SOCKET': '{engine_socket}',
+    'PYDOCK_ENGINE_DATA_ROOT': '{engine_dir}/data',
+    'PYDOCK_ENGINE_EXEC_ROOT': '{engine_dir}/exec',
+    'PYDOCK_ENGINE_PIDFILE': '{engine_dir}/dockerd.pid',
+    'PYDOCK_ENGINE_LOG': '{log}/engine-{host}.log',
+}
 
 SERVICES = [
     Service('epmd', INFRA, ports={'epmd': 4369}, health='tcp', timeout=30,
@@ -106,6 +137,12 @@ SERVICES = [
     Service('mariadb', INFRA, ports={'mysql': 3306}, db='mariadb',
             health='unix:{run}/mysqld.sock', timeout=60, argv=MARIADB_ARGV,
             stage=BACKENDS),
+    # The Docker engine of each compute host but the first (which uses
+    # the machine's); `down` stops its containers before it.
+    Service('engine', INFRA, per_host=EXTRA_HOSTS, stage=BACKENDS,
+            health='unix:{engine_socket}', timeout=90, env=ENGINE_ENV,
+            argv=('{tools}/ensure-engine',), stop_grace=40,
+            signal_group=False),
     Service('keystone', WSGI, 'keystone.wsgi.api', ('keystone/keystone.conf',),
             {'keystone': 5000}, '/v3', timeout=120,
             env={'OS_KEYSTONE_CONFIG_DIR': '{etc}/keystone'}),
@@ -137,7 +174,8 @@ SERVICES = [
     Service('nova-scheduler', DAEMON, 'nova.cmd.scheduler:main', NOVA,
             env=NO_FORK),
     Service('nova-compute', DAEMON, 'nova.cmd.compute:main',
-            ('nova/nova-cpu.conf',), loads_project=True),
+            ('nova/nova-cpu.conf',), loads_project=True,
+            per_host=ALL_HOSTS),
     # Serial consoles: relays websockets to nova-compute's console
     # listener (openstack console url show --serial, pydock-console).
     Service('nova-serialproxy', DAEMON, 'nova.cmd.serialproxy:main', NOVA,
@@ -149,40 +187,82 @@ SERVICES = [
     Service('horizon', WSGI, 'horizon_wsgi', HORIZON, {'horizon': 8080},
             '/auth/login/', env={'PYDOCK_HORIZON_ETC': '{etc}/horizon'}),
     # It sits out any grace period; its flows and ports are gone with its
-    # bridges anyway.
-    Service('neutron-openvswitch-agent', DAEMON,
-            'neutron.cmd.agents.ovs_neutron_agent:main',
+    # bridges anyway. Neutron's, with tunnel port names of its own
+    # (ovs_agent.py).
+    Service('neutron-openvswitch-agent', DAEMON, 'ovs_agent:main',
             ('neutron/neutron.conf', 'neutron/openvswitch_agent.ini'),
-            {'openflow': 6633}, stop_grace=5),
+            {'openflow': 6633}, stop_grace=5, per_host=ALL_HOSTS),
     # DHCP and the metadata proxy of each network: dnsmasq and haproxy
     # in a qdhcp namespace; they outlive the agent (dhcp.py stops them).
+    # On host 1 only, as on a network node: ports of every host reach
+    # them over the flat network and the tunnels.
     Service('neutron-dhcp-agent', DAEMON, 'neutron.cmd.agents.dhcp:main',
             ('neutron/neutron.conf', 'neutron/dhcp_agent.ini')),
     # Signs the proxied requests and asks nova-metadata.
     Service('neutron-metadata-agent', DAEMON,
             'neutron.cmd.agents.metadata:main',
             ('neutron/neutron.conf', 'neutron/metadata_agent.ini')),
+    # Routers of projects (legacy: each in a qrouter namespace on host 1,
+    # as on a network node) and their metadata proxy, haproxy; it leaves
+    # both behind when it stops (agents.py removes them).
+    Service('neutron-l3-agent', DAEMON, 'neutron.cmd.agents.l3:main',
+            ('neutron/neutron.conf', 'neutron/l3_agent.ini')),
 ]
 BY_NAME = {svc.name: svc for svc in SERVICES}
-NAMES = [svc.name for svc in SERVICES]
-BASE_PORTS = {k: v for svc in SERVICES for k, v in svc.ports.items()}
-STOP_GRACE = {svc.name: svc.stop_grace for svc in SERVICES}
 
 
-def enabled(settings):
-    """The rows this cloud runs (its database decides about MariaDB)."""
-    return [svc for svc in SERVICES if svc.db in (None, settings['db'])]
+def host_file(path, host):
+    """``host``'s own copy of a file of HOST_FILES (``a/b.conf`` ->
+    ``a/b-h2.conf``); other files are shared."""
+    if path not in HOST_FILES or not host.suffix:
+        return path
+    stem, ext = os.path.splitext(path)
+    return stem + host.suffix + ext
 
 
-def stage(settings, number):
-    return [svc for svc in enabled(settings) if svc.stage == number]
+def _on_host(svc, host):
+    ports = {name + host.suffix.replace('-', '_'): base + host.index - 1
+             for name, base in svc.ports.items()}
+    return dataclasses.replace(
+        svc, name=svc.name + host.suffix, host=host, ports=ports,
+        configs=tuple(host_file(c, host) for c in svc.configs))
 
 
-def format_vars(cloud):
-    return {'state': cloud.state, 'etc': cloud.etc, 'run': cloud.run_dir,
-            'log': cloud.log_dir, 'venv': cloud.venv,
-            'offset_tag': cloud.s['offset'] or '',
-            'ports': cloud.s['ports']}
+def expand(svc, settings, state):
+    """The processes of one row: itself, or one per compute host."""
+    if svc.per_host is None:
+        return [svc]
+    on = (hosts_mod.compute_hosts(settings, state) if svc.per_host ==
+          ALL_HOSTS else hosts_mod.extra_hosts(settings, state))
+    return [_on_host(svc, host) for host in on]
+
+
+def enabled(settings, state):
+    """The processes this cloud runs, in the table's order (its
+    database decides about MariaDB, --computes about the hosts' rows)."""
+    return [row for svc in SERVICES if svc.db in (None, settings['db'])
+            for row in expand(svc, settings, state)]
+
+
+def stage(settings, state, number):
+    return [svc for svc in enabled(settings, state) if svc.stage == number]
+
+
+def base_ports(settings, state):
+    """Every port of the cloud's processes, before the offset."""
+    return {k: v for svc in SERVICES for row in expand(svc, settings, state)
+            for k, v in row.ports.items()}
+
+
+def format_vars(cloud, host=None):
+    fmt = {'state': cloud.state, 'etc': cloud.etc, 'run': cloud.run_dir,
+           'log': cloud.log_dir, 'venv': cloud.venv, 'tools': TOOLS,
+           'offset_tag': cloud.s['offset'] or '',
+           'ports': cloud.s['ports']}
+    if host is not None:
+        fmt.update(host=host.name, engine_dir=host.engine_dir,
+                   engine_socket=host.engine_socket)
+    return fmt
 
 
 def _wsgi(cloud, svc, fmt):
@@ -223,7 +303,7 @@ def _infra(cloud, svc, fmt):
 def command(cloud, svc):
     """(argv, environment) that start ``svc``."""
     build = {WSGI: _wsgi, DAEMON: _daemon, INFRA: _infra}[svc.kind]
-    return build(cloud, svc, format_vars(cloud))
+    return build(cloud, svc, format_vars(cloud, svc.host))
 
 
 def start(cloud, rows):
@@ -248,7 +328,8 @@ def healthy(cloud, svc):
         port = cloud.s['ports'][svc.port]
         return lambda: processes.port_open(port)
     if svc.health.startswith('unix:'):
-        path = svc.health[len('unix:'):].format(**format_vars(cloud))
+        path = svc.health[len('unix:'):].format(
+            **format_vars(cloud, svc.host))
         return lambda: processes.port_open_unix(path)
     url = cloud.url(svc.port) + svc.health
     return lambda: processes.http_ready(url)

@@ -30,8 +30,23 @@ def _add(tar, name, data=b'', mode=0o644, kind=tarfile.REGTYPE,
     tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
 
 
-def rootfs_tar():
-    """A tar (bytes) of a minimal root file system around busybox."""
+def _parents(names):
+    """The directories above ``names`` that the tar must hold, top first."""
+    found = set()
+    for name in names:
+        parts = name.split('/')[:-1]
+        for depth in range(1, len(parts) + 1):
+            found.add('/'.join(parts[:depth]))
+    return sorted(found - set(ROOTFS_DIRECTORIES), key=lambda d: d.count('/'))
+
+
+def rootfs_tar(extra_files=()):
+    """A tar (bytes) of a minimal root file system around busybox.
+
+    ``extra_files``: (path, bytes, mode) triples added to it (their
+    parent directories too), as the SSH image adds dropbear's.
+    """
+    extra_files = list(extra_files)
     applets = subprocess.run([BUSYBOX, '--list'], check=True,
                              capture_output=True, text=True).stdout.split()
     buf = io.BytesIO()
@@ -48,18 +63,23 @@ def rootfs_tar():
         _add(tar, 'etc/passwd', b'root:x:0:0:root:/root:/bin/sh\n'
              b'nobody:x:65534:65534:nobody:/:/bin/false\n')
         _add(tar, 'etc/group', b'root:x:0:\nnogroup:x:65534:\n')
+        for directory in _parents(name for name, _, _ in extra_files):
+            _add(tar, directory, kind=tarfile.DIRTYPE, mode=0o755)
+        for name, data, mode in extra_files:
+            _add(tar, name, data, mode=mode)
     return buf.getvalue()
 
 
-def import_image(api, repository, tag, command=None):
+def import_image(api, repository, tag, command=None, extra_files=()):
     """``docker import`` the root file system; returns the image reference.
 
     ``api`` is a ``docker.APIClient``; ``command`` (a list) becomes the
-    image's CMD, None leaves the image without one.
+    image's CMD, None leaves the image without one; ``extra_files`` as
+    for :func:`rootfs_tar`.
     """
     changes = ['CMD %s' % json.dumps(command)] if command else []
-    api.import_image_from_data(rootfs_tar(), repository=repository, tag=tag,
-                               changes=changes)
+    api.import_image_from_data(rootfs_tar(extra_files), repository=repository,
+                               tag=tag, changes=changes)
     return '%s:%s' % (repository, tag)
 
 
