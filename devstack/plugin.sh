@@ -14,8 +14,11 @@
 #                      horizon: the settings containers need (serial
 #                      Console tab, no volume sources) appended to its
 #                      local_settings.py
-#   stack extra        flavors c1.*, a busybox image (docker save archive),
-#                      the pydock: extra specs as Glance metadefs
+#   stack extra        flavors c1.*, the busybox and busybox-ssh images (docker
+#                      save archives), the pydock: extra specs as Glance
+#                      metadefs, the demo project's quotas sized for
+#                      containers (nova-compute's allocation ratios are set
+#                      in post-config)
 #   unstack / clean    nothing of the engine is stopped; clean removes the
 #                      layered store's data
 #
@@ -46,7 +49,8 @@ function install_nova_pydock {
 
 function configure_nova_pydock {
     local conf=${NOVA_CPU_CONF:-/etc/nova/nova-cpu.conf}
-    pydock_iniset_from "$conf" nova-compute "unix://$PYDOCK_ENGINE_SOCKET"
+    pydock_iniset_from "$conf" nova-compute "unix://$PYDOCK_ENGINE_SOCKET" \
+        "$PYDOCK_METADATA_ROUTE"
     if is_service_enabled n-sproxy; then
         pydock_iniset_from "$conf" serial-console \
             "ws://${SERVICE_HOST}:${SERIALPROXY_PORT:-6083}/" "$HOST_IP"
@@ -102,9 +106,19 @@ function create_pydock_flavors {
     done < <(python3 "$PYDOCK_CONFIG" flavors)
 }
 
+function set_pydock_quotas {
+    local project=$1 quota value args=()
+    while IFS=$'\t' read -r quota value; do
+        args+=("--$quota" "$value")
+    done < <(python3 "$PYDOCK_CONFIG" quotas)
+    openstack quota set "${args[@]}" "$project"
+}
+
 function upload_pydock_busybox {
     # Same recipe as tools/cloud: busybox-static rootfs -> docker import ->
-    # docker save -> Glance (container_format docker, disk_format raw).
+    # docker save -> Glance (container_format docker, disk_format raw);
+    # busybox-ssh adds Debian's dropbear to it.
+    "$PYDOCK_DIR/tools/lib/apt.sh" dropbear-bin >/dev/null
     local python=${DEVSTACK_VENV:-/opt/stack/data/venv}/bin/python
     [ -x "$python" ] || python=python3
     # The stack user joined the docker group during this run: a new
@@ -145,6 +159,10 @@ if is_service_enabled n-cpu g-api; then
         if is_service_enabled g-api; then
             echo_summary "Loading the pydock: extra specs into Glance's metadefs"
             load_pydock_metadefs
+        fi
+        if [[ "$PYDOCK_SET_QUOTAS" == "True" ]]; then
+            echo_summary "Setting the $PYDOCK_QUOTA_PROJECT project's quotas for containers"
+            set_pydock_quotas "$PYDOCK_QUOTA_PROJECT"
         fi
     fi
     if [[ "$1" == "clean" ]]; then

@@ -10,11 +10,12 @@ Standard library only.
 
 Command line (tab-separated lines on stdout)::
 
-    pydock_config.py nova-compute              section key value
+    pydock_config.py nova-compute [URL [ROUTE]] section key value
     pydock_config.py nova-controller           section key value
     pydock_config.py glance-api DATADIR [NAME] section key value
     pydock_config.py serial-console URL [ADDR] section key value
     pydock_config.py flavors                   name ram vcpus disk specs
+    pydock_config.py quotas                    quota value
     pydock_config.py horizon KEYSTONE_URL STATE_DIR SECRET_KEY
                                                local_settings.py
     pydock_config.py horizon-containers        its lines for containers
@@ -54,14 +55,54 @@ FLAVORS = [
 ]
 
 
-def nova_compute(engine_url='unix:///var/run/docker.sock'):
-    """(section, key, value) for nova-compute's nova.conf."""
+#: Placement's allocation ratios of a container host (nova-compute's
+#: ``initial_*_allocation_ratio``: set when the host first reports, then
+#: Placement's to change). Why these values: README.md, "Density".
+#: A vCPU is a CPU quota (a cap) and shares, never a pinned core: CPU is
+#: not what fills a host; high enough that a host runs out of memory
+#: first with every c1 flavor up to 21 GiB per core.
+CPU_ALLOCATION_RATIO = 512.0
+#: memory_mb is a limit, not memory taken: a c1.tiny busybox server uses
+#: well under 1 MiB of its 128 MiB; 3 keeps the host safe while the
+#: average server stays under a third of its limit.
+RAM_ALLOCATION_RATIO = 3.0
+#: The root disk is the container's writable layer, not a disk carved
+#: out: it holds only what the server writes (image layers are shared).
+DISK_ALLOCATION_RATIO = 4.0
+
+#: Quotas of the project users boot in (tools/cloud: admin; devstack:
+#: demo): sized for twice the 500 c1.tiny servers of one 24 GiB host, so
+#: that the host's inventory, not a quota, stops a burst. Neutron's
+#: ports leave room for the network's own (DHCP).
+PROJECT_QUOTAS = [
+    ('instances', 1000),
+    ('cores', 1000),
+    ('ram', 1000 * 128),
+    ('ports', 1100),
+]
+
+
+def nova_compute(engine_url='unix:///var/run/docker.sock',
+                 metadata_route='none'):
+    """(section, key, value) for nova-compute's nova.conf.
+
+    ``metadata_route`` is ``[pydock] metadata_route``: ``dhcp`` where
+    Neutron's DHCP agents proxy the metadata service (``force_metadata``),
+    ``none`` where instances reach it through their router.
+    """
     return [
         ('DEFAULT', 'compute_driver', COMPUTE_DRIVER),
         # Containers start in a fraction of a second; no need to wait
         # for a guest OS to shut down.
         ('DEFAULT', 'shutdown_timeout', '10'),
+        ('DEFAULT', 'initial_cpu_allocation_ratio',
+         str(CPU_ALLOCATION_RATIO)),
+        ('DEFAULT', 'initial_ram_allocation_ratio',
+         str(RAM_ALLOCATION_RATIO)),
+        ('DEFAULT', 'initial_disk_allocation_ratio',
+         str(DISK_ALLOCATION_RATIO)),
         ('pydock', 'engine_url', engine_url),
+        ('pydock', 'metadata_route', metadata_route),
     ]
 
 
@@ -210,6 +251,8 @@ def main(argv):
     elif what == 'horizon-containers' and not args:
         sys.stdout.write(render_python(horizon_for_containers()))
         return 0
+    elif what == 'quotas' and not args:
+        rows = PROJECT_QUOTAS
     elif what == 'flavors':
         rows = [(name, ram, vcpus, disk,
                  ' '.join('%s=%s' % kv for kv in sorted(specs.items())))

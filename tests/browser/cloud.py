@@ -94,6 +94,27 @@ class Cloud:
             if self._lock:
                 self._lock.close()
 
+    def horizon_settings(self):
+        """The local_settings.py tools/cloud wrote for the dashboard."""
+        with open(os.path.join(STATE, 'etc', 'horizon', 'local',
+                               'local_settings.py')) as f:
+            return f.read()
+
+    def restart(self, service):
+        res = sh([CLOUD, 'restart', service], env=self.env, timeout=600)
+        if res.returncode != 0:
+            raise AssertionError('tools/cloud restart %s failed: %s%s' % (
+                service, res.stdout[-2000:], res.stderr[-2000:]))
+
+    def service_pid(self, service):
+        """The PID ``tools/cloud status`` lists for a running service."""
+        out = sh([CLOUD, 'status'], env=self.env, timeout=120).stdout
+        for line in out.splitlines():
+            fields = line.split()
+            if fields[:2] == [service, 'running']:
+                return int(fields[2])
+        raise AssertionError('%s is not running:\n%s' % (service, out))
+
     @property
     def dashboard_url(self):
         return 'http://127.0.0.1:%d' % self.settings['ports']['horizon']

@@ -203,9 +203,23 @@ class Dashboard:
                     if b.is_displayed():
                         return b
             return None
-        found = self.wait(button, '%s in the %s step' % (name, step))
-        if 'fa-arrow-up' in found.get_attribute('class'):
-            found.click()
+        clicked = []
+
+        def allocated(b):
+            """Click until Horizon has moved the row up: under load its
+            table may still be redrawn (quotas arriving) when the first
+            click comes, and that click is lost."""
+            found = button(b)
+            if found is None or 'fa-arrow-down' in found.get_attribute(
+                    'class'):
+                return found
+            if found.is_enabled() and (not clicked or
+                                       time.monotonic() - clicked[-1] > 2):
+                clicked.append(time.monotonic())
+                found.click()
+            return None
+        self.wait(allocated, '%s allocated in the %s step (a row stays '
+                  'disabled past quota or the image minimums)' % (name, step))
         return table
 
     def launch(self, name, image, flavor, network, source='Image',

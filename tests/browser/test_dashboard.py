@@ -2,10 +2,15 @@
 against tools/cloud (see cloud.py for which cloud), checked against what
 Nova and the engine hold.
 
-The steps run in order in one browser session, each a test of its own;
-a step whose server did not come to be skips. ``tox -e browser`` runs
-them all, ``tox -e browser-ci`` (CI) the core: log in, launch through the
-wizard, the Log and Console tabs, stop and start, delete. A screenshot
+The steps share one browser session, each a test of its own, and each
+makes what it needs: a step logs in as the user it needs, and one that
+acts on the server finds the server an earlier step made or boots one
+through the CLI (once: when that fails, the steps that need it skip). So
+stestr's name order is the usual order, not a requirement: any step runs
+alone (``tox -e browser -- test_07``). ``tox -e browser`` runs them all,
+``tox -e browser-ci`` the core (tests/browser/ci.txt: log in, launch
+through the wizard, the Log and Console tabs, stop and start, delete;
+CI runs it in ``tox -e tempest-browser-ci``). A screenshot
 of every step lands in $PYDOCK_BROWSER_ARTIFACTS
 (/var/tmp/pydock-browser-artifacts), ``failed-*.png`` for a wait that
 timed out; the page timings are printed at the end and written to
@@ -31,10 +36,14 @@ MEMBER_PASSWORD = 'pw-' + NAME
 
 #: the suite's cloud and browser, made once for all steps
 SESSION = types.SimpleNamespace(cloud=None, ui=None, user=None,
-                                member=False)
+                                member=False, boot_failed=None)
 TIMINGS = {}
 #: what earlier steps made: server ids by name
 MADE = {}
+#: Nova's instance actions that the Action Log tab names otherwise than
+#: title-cased
+HORIZON_ACTIONS = {'createimage': 'Create Image',
+                   'confirmresize': 'Confirm Resize'}
 
 
 def setUpModule():
@@ -82,10 +91,21 @@ class DashboardTest(testtools.TestCase):
         self.cloud = SESSION.cloud
         self.ui.browser.switch_to.default_content()
 
-    def server_id(self, name=NAME):
-        if name not in MADE:
-            self.skipTest('no server %s: an earlier step failed' % name)
-        return MADE[name]
+    def server_id(self):
+        """The suite's server, Active, with the admin logged in: the one
+        the launch step made, else one booted through the CLI."""
+        self.log_in_as('admin')
+        if NAME not in MADE:
+            if SESSION.boot_failed:
+                self.skipTest('no server: %s' % SESSION.boot_failed)
+            try:
+                MADE[NAME] = self.cloud.openstack(
+                    'server', 'create', '--image', 'busybox', '--flavor',
+                    'c1.small', '--network', 'demo', '--wait', NAME)['id']
+            except AssertionError as exc:
+                SESSION.boot_failed = str(exc)
+                raise
+        return MADE[NAME]
 
     def settle(self, server_id, status, power_state, engine_state, shot):
         """After a row action: Horizon reloads the table page and then
@@ -96,10 +116,11 @@ class DashboardTest(testtools.TestCase):
         self.ui.shot(shot)
         return time.monotonic() - t
 
-    def log_in_as(self, user):
+    def log_in_as(self, user, again=False):
         """Log in through the form as ``user`` (admin or MEMBER), unless
-        the browser's session is already that user's."""
-        if SESSION.user == user:
+        the browser's session is already that user's (``again``: even
+        then)."""
+        if SESSION.user == user and not again:
             return None
         if user == MEMBER and not SESSION.member:
             self.cloud.openstack('user', 'create', '--password',
@@ -117,17 +138,20 @@ class DashboardTest(testtools.TestCase):
         return seconds
 
     def test_01_login(self):
-        TIMINGS['login'] = self.log_in_as('admin')
+        TIMINGS['login'] = self.log_in_as('admin', again=True)
         self.assertIn('Instances', self.ui.browser.title)
         self.ui.shot('01-logged-in')
 
     def test_02_launch(self):
+        self.log_in_as('admin')
+        # the suite's server, unless a step before booted it through the CLI
+        name = NAME + '-wizard' if NAME in MADE else NAME
         t = time.monotonic()
-        self.ui.launch(NAME, 'busybox', 'c1.small', 'demo',
+        self.ui.launch(name, 'busybox', 'c1.small', 'demo',
                        shot='02-launch-source')
-        row = self.ui.row_by_name(NAME)
+        row = self.ui.row_by_name(name)
         server_id = row.get_attribute('data-object-id')
-        MADE[NAME] = server_id
+        MADE[name] = server_id
         cells = self.ui.wait_status(server_id, 'Active', 'Running')
         TIMINGS['launch to Active'] = time.monotonic() - t
         server = self.cloud.server(server_id)
@@ -232,9 +256,8 @@ class DashboardTest(testtools.TestCase):
         self.ui.shot('09-snapshot-launched')
 
     def test_10_delete(self):
-        for name in (SNAPSHOT, NAME):
-            if name not in MADE:
-                continue
+        self.server_id()
+        for name in sorted(MADE, reverse=True):
             server_id = MADE[name]
             self.ui.open('/project/instances/')
             self.ui.row_action(server_id, 'delete')
@@ -282,13 +305,18 @@ class DashboardTest(testtools.TestCase):
         # /dev/shm lives in the container's memory: it cannot be larger.
         # (A spec only this host refuses, pydock:cap_add beyond its
         # allowed_cap_add, makes Nova try other hosts instead, and the
-        # fault says "Exhausted all hosts".)
+        # fault says "Exhausted all hosts".) The admin sets it in the
+        # flavor's metadata dialog, which checks only the metadefs' limits.
         flavor = NAME + '-shm'
-        self.cloud.openstack('flavor', 'create', '--ram', '256', '--vcpus',
-                             '1', '--disk', '1', '--property',
-                             'pydock:shm_size_mb=512', flavor)
+        flavor_id = self.cloud.openstack(
+            'flavor', 'create', '--ram', '256', '--vcpus', '1', '--disk',
+            '1', flavor)['id']
         self.addCleanup(self.cloud.openstack, 'flavor', 'delete', flavor,
                         check=False, parse=False)
+        self.set_flavor_spec(flavor_id, 'shm size mb', 'pydock:shm_size_mb',
+                             '512')
+        self.assertEqual({'pydock:shm_size_mb': '512'}, self.cloud.openstack(
+            'flavor', 'show', flavor)['properties'])
         fault = self.launch_expecting_fault(flavor, 'busybox', flavor)
         self.ui.shot('12-flavor-spec-refused')
         self.assertIn('pydock:shm_size_mb=512 exceeds the flavor\'s '
@@ -306,21 +334,55 @@ class DashboardTest(testtools.TestCase):
         self.assertIn('vCPU Usage', self.ui.text())
         self.ui.shot('13-admin-hypervisors')
 
-    def test_14_flavor_metadata_lists_pydock_specs(self):
-        flavor = self.cloud.openstack('flavor', 'show', 'c1.small')
+    def flavor_metadata(self, flavor_id):
+        """Admin -> Flavors -> Update Metadata of the flavor, with the
+        pydock namespace opened; returns the dialog."""
         self.log_in_as('admin')
         self.ui.open('/admin/flavors/')
-        row = self.ui.visible('tr[data-object-id="%s"]' % flavor['id'],
-                              'the c1.small row')
+        row = self.ui.visible('tr[data-object-id="%s"]' % flavor_id,
+                              'the flavor %s row' % flavor_id)
         row.find_element('css selector', '.dropdown-toggle').click()
         self.ui.visible('#flavors__row_%s__action_update_metadata'
-                        % flavor['id'], within=row).click()
+                        % flavor_id, within=row).click()
         modal = self.ui.visible('.modal-dialog', 'the metadata dialog')
         self.ui.wait(lambda _b: 'nova-pydock containers' in modal.text,
                      'the pydock namespace in the dialog')
         modal.find_element(
             'xpath', './/*[normalize-space(.)="nova-pydock containers"]'
         ).click()
+        return modal
+
+    def set_flavor_spec(self, flavor_id, label, key, value):
+        """Add the namespace's property ``label`` (``key``) with ``value``
+        in the metadata dialog and save; a value beyond the metadefs'
+        limits is refused in the dialog first."""
+        modal = self.flavor_metadata(flavor_id)
+        self.ui.visible('li.list-group-item', within=modal)
+        modal.find_element(
+            'xpath', './/li[.//span[normalize-space(.)="%s"]]//a[span['
+            'contains(@class, "fa-plus")]]' % label).click()
+        item = modal.find_element(
+            'xpath', './/div[contains(@class, "metadata-tree-item")][.//span['
+            '@title="%s"]]' % key)
+        field = item.find_element('css selector', 'input[name=property]')
+        save = modal.find_element('css selector',
+                                  '.modal-footer .btn-primary')
+        field.send_keys('0')
+        self.ui.wait(lambda _b: not save.is_enabled() and 'has-error' in
+                     item.find_element('css selector', '.input-group')
+                     .get_attribute('class'), 'the dialog refusing 0')
+        self.ui.shot('12-metadata-dialog-refuses-0')
+        field.clear()
+        field.send_keys(value)
+        self.ui.wait(lambda _b: save.is_enabled(), 'Save enabled')
+        save.click()
+        self.ui.wait(lambda b: not [m for m in b.find_elements(
+            'css selector', '.modal-dialog') if m.is_displayed()],
+            'the metadata dialog closed')
+
+    def test_14_flavor_metadata_lists_pydock_specs(self):
+        flavor = self.cloud.openstack('flavor', 'show', 'c1.small')
+        modal = self.flavor_metadata(flavor['id'])
         # c1.small sets pids_limit and shm_size_mb: they are listed as the
         # flavor's, the others of the namespace as available
         self.ui.wait(lambda _b: 'cap add' in modal.text
@@ -328,3 +390,33 @@ class DashboardTest(testtools.TestCase):
                      and 'pydock:pids_limit' in modal.text,
                      'the pydock: keys listed')
         self.ui.shot('14-flavor-metadata')
+
+    def test_15_action_log_tab(self):
+        server_id = self.server_id()
+        self.ui.open('/project/instances/%s/?tab=instance_details__audit'
+                     % server_id)
+        table = self.ui.visible('table#audit', 'the Action Log table')
+        events = self.cloud.openstack('server', 'event', 'list', server_id)
+        self.assertIn('create', [e['Action'] for e in events])
+        self.assertIn('Displaying %d item' % len(events), table.text)
+        for event in events:
+            row = table.find_element(
+                'xpath', './/tr[td[normalize-space(.)="%s"]]'
+                % event['Request ID']).text
+            action = event['Action']
+            self.assertIn(HORIZON_ACTIONS.get(action, action.title()), row)
+        self.ui.shot('15-action-log')
+
+    def test_16_session_survives_dashboard_restart(self):
+        settings = self.cloud.horizon_settings()
+        self.assertIn("SESSION_ENGINE = 'django.contrib.sessions.backends."
+                      "file'", settings)
+        server_id = self.server_id()
+        before = self.cloud.service_pid('horizon')
+        self.cloud.restart('horizon')
+        self.assertNotEqual(before, self.cloud.service_pid('horizon'))
+        self.ui.open('/project/instances/%s/' % server_id)
+        self.assertNotIn('/auth/login', self.ui.browser.current_url)
+        self.ui.wait(lambda _b: NAME in self.ui.text(),
+                     'the instance page, still logged in')
+        self.ui.shot('16-after-dashboard-restart')

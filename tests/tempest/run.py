@@ -90,7 +90,8 @@ def provisioned(settings, cloud_dir):
     extensions = openstack(settings, cloud_dir, 'extension', 'list',
                            '--network')
     return {
-        'image': one_id('image', 'busybox'),
+        # busybox plus an SSH server: Tempest logs in to its servers.
+        'image': one_id('image', 'busybox-ssh'),
         'flavor': one_id('flavor', 'c1.small'),
         'flavor_alt': one_id('flavor', 'c1.medium'),
         'network': 'demo',

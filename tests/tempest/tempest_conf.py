@@ -135,9 +135,10 @@ def _credentials(auth, workspace):
             'admin_password': creds['password'],
             'admin_project_name': creds['project_name'],
             'admin_domain_name': creds.get('user_domain_name', 'Default'),
-            # Projects boot on the shared provider network: the cloud has
-            # no router (no L3 agent), and Tempest's isolated networks
-            # come with one. Tests that create project networks
+            # Projects boot on the shared provider network, which the
+            # host reaches: Tempest's isolated networks sit behind a
+            # router with no external network (none in the cloud), out
+            # of the host's reach. Tests that create project networks
             # (multi-NIC) make VXLAN networks of their own.
             'create_isolated_networks': 'false',
         },
@@ -189,14 +190,33 @@ def _network(resources, region):
     }
 
 
+def _validation(resources):
+    """Tempest logs in to its servers: the busybox-ssh image, root with the
+    key pair's key, over the fixed address on the shared network."""
+    return {
+        'run_validation': 'true',
+        # No external network: no floating IPs. The host reaches the
+        # servers on the demo network directly (its gateway is the host).
+        'connect_method': 'fixed',
+        'network_for_ssh': resources['network'],
+        'image_ssh_user': 'root',
+        'image_alt_ssh_user': 'root',
+        # Tempest's default: it makes an ECDSA (P-384) key itself and
+        # imports the public key, which every microversion accepts (Nova
+        # generates only RSA keys, and none after 2.92); dropbear takes it.
+        'ssh_key_type': 'ecdsa',
+    }
+
+
 def build(auth, resources, service_confs, workspace):
     """The tempest.conf of one cloud.
 
     ``auth``: the cloud's entry of clouds.yaml
     (``auth`` and ``region_name``); ``resources``: ids of what the cloud
-    provisioned (``image``, ``flavor``, ``flavor_alt``, ``network``,
-    ``network_extensions``); ``service_confs``: service name -> text of
-    its configuration file; ``workspace``: Tempest's working directory.
+    provisioned (``image``: one Tempest can log in to, ``flavor``,
+    ``flavor_alt``, ``network``, ``network_extensions``);
+    ``service_confs``: service name -> text of its configuration file;
+    ``workspace``: Tempest's working directory.
     """
     region = auth.get('region_name', 'RegionOne')
     conf = configparser.ConfigParser(interpolation=None)
@@ -209,10 +229,7 @@ def build(auth, resources, service_confs, workspace):
             'nova': 'true', 'glance': 'true', 'neutron': 'true',
             'cinder': 'false', 'swift': 'false', 'horizon': 'false',
         },
-        'validation': {
-            # The busybox image serves HTTP, not SSH: Tempest cannot log in.
-            'run_validation': 'false',
-        },
+        'validation': _validation(resources),
         'enforce_scope': {
             name: _bool(enforce_scope(service_confs.get(name)))
             for name in ('nova', 'neutron', 'glance', 'keystone',
