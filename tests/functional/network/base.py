@@ -4,7 +4,8 @@ Each test makes its own linux bridge, a "peer" network namespace plugged
 into it (standing in for the rest of the Neutron network), and containers
 with network mode ``none``; all of it goes away in cleanups. Traffic only
 flows between namespaces the test made, in 198.18.0.0/15 and
-fd00::/8. The privsep context runs in-process (we are root).
+fd00::/8. The privsep context runs in-process (we are root; see
+:mod:`in_process_privsep`).
 """
 import functools
 import subprocess
@@ -23,6 +24,7 @@ from nova_pydock.network import api
 from nova_pydock.network import privsep
 from tests import engine
 from tests import images
+from tests.functional.network import in_process_privsep
 
 BUSYBOX = '/bin/busybox'
 IMAGE_TAG = 'network-tests'
@@ -101,11 +103,15 @@ class Peer:
 class NetworkTestCase(testtools.TestCase):
     """Bridges, peers, containers and VIFs for network tests."""
 
+    # False: the test starts a privsep daemon of its own.
+    in_process_privsep = True
+
     def setUp(self):
         super().setUp()
         self.useFixture(fixtures.Timeout(300, gentle=True))
-        self.useFixture(fixtures.MockPatchObject(
-            privsep.net_admin_pctxt, 'client_mode', False))
+        if self.in_process_privsep:
+            self.useFixture(in_process_privsep.InProcessPrivsep(
+                privsep.net_admin_pctxt))
         self.api = engine.api()
         self.image = busybox_image()
         self.network = api.ContainerNetwork()

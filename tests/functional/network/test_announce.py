@@ -6,11 +6,16 @@ on: its neighbour entry for the server's address still has the MAC of
 announcement, as a switch that dropped that first one would have). The
 announcements that follow teach it the port's MAC again.
 """
+import threading
 import time
+
+from vif_plug_ovs import linux_net
+from vif_plug_ovs import privsep as ovs_privsep
 
 from nova_pydock.network import netns as netns_mod
 from nova_pydock.network import plumbing
 from tests.functional.network import base
+from tests.functional.network import in_process_privsep
 
 ELSEWHERE = '02:00:5e:00:00:99'
 
@@ -81,3 +86,34 @@ class TestAnnounce(base.SubnetTestCase):
             self.assertTrue(self.wait_neighbour(self.ip(23), vif['address'],
                                                 6))
         self.assertTrue(self.peer.ping(self.ip(23), flush=False))
+
+    def test_announcing_alongside_os_vif(self):
+        """The announcer's thread and os-vif's calls at the same time, as
+        when a server is deleted seconds after its plug: each gets its
+        answer (in eventlet mode only because the harness makes them one
+        at a time, see :mod:`in_process_privsep`)."""
+        self.useFixture(in_process_privsep.InProcessPrivsep(
+            ovs_privsep.vif_plug))
+        container, vif = self.plugged(24, [])
+        netns = self.netns(container)
+        announced, errors = [], []
+
+        def call_repeatedly(call):
+            try:
+                for _ in range(20):
+                    call()
+            except Exception as e:  # noqa: B902 - the test reports it
+                errors.append(e)
+
+        threads = [threading.Thread(target=call_repeatedly, args=(call,))
+                   for call in [
+                       lambda: announced.append(plumbing.announce_port(
+                           netns, 'eth0', vif['address'])),
+                       lambda: linux_net.delete_net_dev('pdk-absent0'),
+                       lambda: linux_net.delete_net_dev('pdk-absent1')]]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        self.assertEqual([], errors)
+        self.assertEqual([True] * 20, announced)

@@ -11,13 +11,13 @@ import os
 import subprocess
 import sys
 
-import fixtures
 import os_vif
 from oslo_config import cfg
 from vif_plug_ovs import ovs as vif_plug_ovs
 from vif_plug_ovs import privsep as ovs_privsep
 
 from tests.functional.network import base
+from tests.functional.network import in_process_privsep
 
 OVSDB_SOCK = '/var/run/openvswitch/db.sock'
 ENSURE_OVS = os.path.join(base.engine.REPO, 'tools', 'ensure-ovs')
@@ -52,8 +52,8 @@ class OpenVSwitchTestCase(base.NetworkTestCase):
         conf = cfg.CONF
         conf.register_opts(vif_plug_ovs.OvsPlugin.CONFIG_OPTS,
                            group='os_vif_ovs')
-        self.useFixture(fixtures.MockPatchObject(
-            ovs_privsep.vif_plug, 'client_mode', False))
+        self.useFixture(in_process_privsep.InProcessPrivsep(
+            ovs_privsep.vif_plug))
         conf.set_override('ovsdb_connection', 'unix:' + OVSDB_SOCK,
                           group='os_vif_ovs')
         self.addCleanup(conf.clear_override, 'ovsdb_connection',

@@ -41,10 +41,12 @@ def _daemon_caps():
 
 class TestPrivsepDaemon(base.NetworkTestCase):
 
+    in_process_privsep = False
+
     def setUp(self):
         super().setUp()
         # The real daemon, not the in-process context of the base class.
-        privsep.net_admin_pctxt.set_client_mode(True)
+        self.assertTrue(privsep.net_admin_pctxt.client_mode)
         helper = os.path.join(os.path.dirname(sys.executable),
                               'privsep-helper')
         cfg.CONF.set_override('helper_command', helper,
